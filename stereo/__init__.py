@@ -1,0 +1,14 @@
+"""stereo: classical stereo matching (Numba block matching and SGM), depth and evaluation.
+
+Conventions used everywhere: the left image is the reference; disparity
+``d = x_left - x_right`` in float32 pixels, NaN where invalid; depth in metres,
+``Z = f * B / (d + doffs)``.
+"""
+
+from .errors import CalibrationError, FileFormatError, InputError, ParameterError, StereoError
+from .result import MatchResult
+
+__version__ = "0.1.0"
+
+__all__ = ["StereoError", "InputError", "ParameterError", "FileFormatError", "CalibrationError",
+           "MatchResult", "__version__"]

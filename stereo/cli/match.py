@@ -1,0 +1,12 @@
+"""`stereo match`: placeholder until its issue lands (replaced by the owner)."""
+
+from ..errors import StereoError
+
+
+def register(subparsers):
+    p = subparsers.add_parser("match", help="(not available yet)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    raise StereoError("'stereo match' is not available yet")

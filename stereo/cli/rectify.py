@@ -1,0 +1,12 @@
+"""`stereo rectify`: placeholder until its issue lands (replaced by the owner)."""
+
+from ..errors import StereoError
+
+
+def register(subparsers):
+    p = subparsers.add_parser("rectify", help="(not available yet)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    raise StereoError("'stereo rectify' is not available yet")

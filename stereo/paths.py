@@ -1,0 +1,37 @@
+"""Where the built-in samples and the shared benchmark data live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def samples_dir() -> Path:
+    """The ``data_samples`` folder shipped beside the packages."""
+    return PROJECT_ROOT / "data_samples"
+
+
+def shared_data_dir() -> Path:
+    """Root of the shared data: ``$STEREO_SHARED_DATA`` or ``../shared/data`` beside the project."""
+    env = os.environ.get("STEREO_SHARED_DATA")
+    if env:
+        return Path(env)
+    return PROJECT_ROOT.parent / "shared" / "data"
+
+
+def middlebury_dir() -> Path:
+    """MiddEval3 quarter-resolution training scenes: ``$STEREO_DATA`` or the shared copy."""
+    env = os.environ.get("STEREO_DATA")
+    if env:
+        return Path(env)
+    return shared_data_dir() / "middlebury" / "MiddEval3" / "trainingQ"
+
+
+def chessboard_dir() -> Path:
+    """The shared chessboard stereo set: ``$STEREO_CHESSBOARD`` or the shared copy."""
+    env = os.environ.get("STEREO_CHESSBOARD")
+    if env:
+        return Path(env)
+    return shared_data_dir() / "chessboard_stereo"
