@@ -7,8 +7,9 @@ Conventions used everywhere: the left image is the reference; disparity
 
 from .errors import CalibrationError, FileFormatError, InputError, ParameterError, StereoError
 from .result import MatchResult
+from .block_matcher import BlockMatcher
 
 __version__ = "0.1.0"
 
 __all__ = ["StereoError", "InputError", "ParameterError", "FileFormatError", "CalibrationError",
-           "MatchResult", "__version__"]
+           "MatchResult", "BlockMatcher", "__version__"]

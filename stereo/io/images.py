@@ -1,0 +1,151 @@
+"""Read and write ordinary images (PNG, JPEG, TIFF, PPM/PGM, ...) through OpenCV.
+
+Colour images are BGR (OpenCV's channel order). Bit depth is kept: 8-bit files give
+uint8 arrays, 16-bit files uint16 (32-bit float TIFF gives float32). Files are read
+and written as bytes in Python and (de)coded by OpenCV, so paths with any characters
+work and a missing file, an unreadable file and an undecodable file are told apart.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import FileFormatError, InputError
+from .atomic import atomic_path
+
+_WRITABLE_DTYPES = (np.uint8, np.uint16, np.float32)
+# Which dtypes each format stores without loss. OpenCV would silently convert others to
+# 8 bits (losing data), so anything not listed here is refused.
+_FORMAT_DTYPES = {
+    ".png": ("uint8", "uint16"), ".tif": ("uint8", "uint16", "float32"),
+    ".tiff": ("uint8", "uint16", "float32"), ".ppm": ("uint8", "uint16"), ".pgm": ("uint8", "uint16"),
+    ".pnm": ("uint8", "uint16"), ".exr": ("float32",),
+}
+
+
+def read_file_bytes(path) -> bytes:
+    """Return the bytes of ``path``; FileFormatError saying why when it cannot be read."""
+    p = Path(path)
+    if not p.exists():
+        raise FileFormatError(f"{p}: no such file", str(p))
+    if p.is_dir():
+        raise FileFormatError(f"{p}: is a directory, not a file", str(p))
+    if not os.access(p, os.R_OK):
+        raise FileFormatError(f"{p}: permission denied (file is not readable)", str(p))
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise FileFormatError(f"{p}: cannot read file ({exc.strerror or exc})", str(p)) from None
+
+
+def decode_image(path, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+    """Decode the image file ``path`` with ``cv2.imdecode`` (FileFormatError on failure)."""
+    data = read_file_bytes(path)
+    if not data:
+        raise FileFormatError(f"{path}: file is empty", str(path))
+    try:
+        img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+    except cv2.error:
+        img = None
+    if img is None:
+        raise FileFormatError(
+            f"{path}: not a readable image (corrupt file or unsupported format)", str(path))
+    return img
+
+
+def read_image(path, *, color: bool = True) -> np.ndarray:
+    """Read an image file, keeping its bit depth.
+
+    Args:
+        path: PNG, JPEG, TIFF, PPM/PGM or any format OpenCV decodes.
+        color: True gives a 3-channel BGR array (grey files are replicated to 3
+            channels, an alpha channel is dropped); False gives a 2-D grey array
+            (colour files are converted with OpenCV's BGR->grey weights).
+
+    Returns:
+        (H, W, 3) or (H, W) array of dtype uint8 (8-bit files), uint16 (16-bit files)
+        or float32 (float TIFF). EXIF orientation is ignored on purpose: a stereo pair
+        must stay in sensor geometry.
+
+    Raises:
+        FileFormatError: missing, unreadable or undecodable file (the message names it).
+    """
+    img = decode_image(path, cv2.IMREAD_UNCHANGED)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    elif img.ndim == 3 and img.shape[2] == 2:  # grey + alpha
+        img = np.ascontiguousarray(img[:, :, 0])
+    if img.ndim == 3 and img.shape[2] != 3:
+        raise FileFormatError(f"{path}: unsupported number of channels ({img.shape[2]})", str(path))
+    if img.dtype not in (np.uint8, np.uint16, np.float32):
+        raise FileFormatError(
+            f"{path}: unsupported pixel type {img.dtype} (expected 8- or 16-bit, or float32)", str(path))
+    if color and img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif not color and img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    return np.ascontiguousarray(img)
+
+
+def write_image(path, img) -> None:
+    """Write ``img`` (grey, BGR or BGRA; uint8, uint16 or float32) to ``path``.
+
+    The format comes from the extension (PNG keeps 16 bits, JPEG needs uint8, TIFF
+    takes float32). The file appears only when it was written completely; ``img``
+    is not modified.
+
+    Raises:
+        InputError: unsupported array shape or dtype.
+        FileFormatError: unknown extension, a format that cannot hold this array, or
+            an output folder that does not exist / is not writable.
+    """
+    path = Path(path)
+    arr = np.asarray(img)
+    if arr.dtype == np.bool_:
+        raise InputError(f"image for {path} is boolean; convert it to uint8 (e.g. mask * 255) first")
+    if arr.dtype.type not in _WRITABLE_DTYPES:
+        raise InputError(f"image for {path} has dtype {arr.dtype}; expected uint8, uint16 or float32")
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))):
+        raise InputError(f"image for {path} has shape {arr.shape}; expected (H, W) or (H, W, 1|3|4)")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise InputError(f"image for {path} is empty (shape {arr.shape})")
+    ext = path.suffix.lower()
+    if not ext:
+        raise FileFormatError(f"{path}: no file extension, cannot choose an image format", str(path))
+    allowed = _FORMAT_DTYPES.get(ext, ("uint8",))
+    if arr.dtype.name not in allowed:
+        better = ".png or .tif" if arr.dtype == np.uint16 else ".tif or .pfm"
+        raise InputError(f"{path}: a {arr.dtype} image cannot be stored as '{ext}' without loss "
+                         f"(use {better})")
+    try:
+        ok, buf = cv2.imencode(ext, np.ascontiguousarray(arr))
+    except cv2.error as exc:
+        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "encoder error"
+        raise FileFormatError(f"{path}: cannot write a {arr.dtype} image as '{ext}' ({msg})",
+                              str(path)) from None
+    if not ok:
+        raise FileFormatError(f"{path}: OpenCV could not encode a {arr.dtype} image as '{ext}'", str(path))
+    write_bytes_atomic(path, buf.tobytes())
+
+
+def write_bytes_atomic(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file (never half-written)."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileFormatError(f"{path}: output folder {parent} does not exist", str(path))
+    try:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot write file ({exc.strerror or exc})", str(path)) from None
+
+
+__all__ = ["read_image", "write_image"]

@@ -1,0 +1,246 @@
+"""Semi-global path aggregation (Hirschmueller 2008) in narrow integer arithmetic.
+
+For every path direction r the recursion is
+
+    L_r(p, d) = C(p, d) + min(L_r(p-r, d), L_r(p-r, d-1) + P1, L_r(p-r, d+1) + P1,
+                              min_k L_r(p-r, k) + P2(p)) - min_k L_r(p-r, k)
+
+Subtracting the previous minimum keeps ``L_r <= C_max + P2``, so every path fits in 16
+bits and the sum over all paths fits in uint16 when ``paths * (C_max + P2) < 65535``
+(checked by the public API). ``P2(p)`` comes from a lookup table indexed by the grey
+level step ``|I(p) - I(p-r)|`` along the path, so P2 can shrink across intensity edges.
+
+Kernels, all writing into one uint16 sum volume ``out`` (H, W, D):
+- :func:`aggregate_horizontal`: left-to-right and right-to-left paths, rows in parallel.
+- :func:`aggregate_lines`: one direction that moves one or two rows down (or up) per
+  step; its path lines are independent, so blocks of neighbouring lines run in parallel
+  with no barrier inside the sweep.
+Results do not depend on the number of threads (pure integer arithmetic, no shared sums).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+BIG = np.int16(16383)
+"""Stands for 'no such disparity' at both ends of the disparity axis of a path buffer."""
+
+SENTINEL = np.uint16(65535)
+"""Aggregated cost of a cell whose match falls outside the right image."""
+
+
+@njit(cache=True, inline="always")
+def _step(c, src, src_min, dst, p1, p2):
+    # c: the D costs of p (a 1-D view: 3-D indexing here would defeat vectorisation).
+    # src/dst hold D+2 entries: index 0 and D+1 are BIG so d-1 and d+1 need no branch.
+    nd = dst.shape[0] - 2
+    jump = src_min + p2
+    m = BIG
+    for j in range(nd):
+        a = src[j + 1]
+        b = min(src[j], src[j + 2]) + p1
+        v = min(min(a, b), jump) + np.int32(c[j]) - src_min
+        dst[j + 1] = v
+        m = min(m, v)
+    return m
+
+
+@njit(cache=True, inline="always")
+def _step_acc(c, src, src_min, dst, p1, p2, o):
+    # _step fused with the accumulation into the sum volume row ``o``
+    nd = dst.shape[0] - 2
+    jump = src_min + p2
+    m = BIG
+    for j in range(nd):
+        a = src[j + 1]
+        b = min(src[j], src[j + 2]) + p1
+        v = min(min(a, b), jump) + np.int32(c[j]) - src_min
+        dst[j + 1] = v
+        o[j] += v
+        m = min(m, v)
+    return m
+
+
+@njit(cache=True, inline="always")
+def _start(c, dst):
+    nd = dst.shape[0] - 2
+    m = BIG
+    for j in range(nd):
+        v = np.int32(c[j])
+        dst[j + 1] = v
+        m = min(m, v)
+    return m
+
+
+@njit(cache=True, parallel=True)
+def aggregate_horizontal(cost, guide, p1, p2lut, out):
+    """Write ``out = L_left-to-right + L_right-to-left`` (overwrites ``out``)."""
+    h, w, nd = cost.shape
+    for y in prange(h):
+        a = np.full(nd + 2, BIG, dtype=np.int16)
+        b = np.full(nd + 2, BIG, dtype=np.int16)
+        g = guide[y]
+        m = _start(cost[y, 0], a)
+        o = out[y, 0]
+        for j in range(nd):
+            o[j] = a[j + 1]
+        for x in range(1, w):
+            p2 = p2lut[abs(np.int32(g[x]) - np.int32(g[x - 1]))]
+            # alternate the two buffers explicitly (swapping names hinders vectorisation)
+            if x & 1:
+                m = _step(cost[y, x], a, m, b, p1, p2)
+                o = out[y, x]
+                for j in range(nd):
+                    o[j] = b[j + 1]
+            else:
+                m = _step(cost[y, x], b, m, a, p1, p2)
+                o = out[y, x]
+                for j in range(nd):
+                    o[j] = a[j + 1]
+        m = _start(cost[y, w - 1], a)
+        o = out[y, w - 1]
+        for j in range(nd):
+            o[j] += a[j + 1]
+        for x in range(w - 2, -1, -1):
+            p2 = p2lut[abs(np.int32(g[x]) - np.int32(g[x + 1]))]
+            if (w - 1 - x) & 1:
+                m = _step(cost[y, x], a, m, b, p1, p2)
+                o = out[y, x]
+                for j in range(nd):
+                    o[j] += b[j + 1]
+            else:
+                m = _step(cost[y, x], b, m, a, p1, p2)
+                o = out[y, x]
+                for j in range(nd):
+                    o[j] += a[j + 1]
+
+
+@njit(cache=True, inline="always")
+def _accumulate(buf, o):
+    for j in range(o.shape[0]):
+        o[j] += buf[j + 1]
+
+
+LINE_BLOCK = 16
+"""Neighbouring path lines walked together by one thread (adjacent pixels share cache lines)."""
+
+
+@njit(cache=True, parallel=True)
+def aggregate_lines(cost, guide, p1, p2lut, dx, row0, rowstep, downward, out):
+    """Add to ``out`` one path direction that moves ``rowstep`` rows and ``dx`` columns per step.
+
+    Only rows ``row0, row0 + rowstep, ...`` are visited (``rowstep`` 2 with ``row0`` 0 and
+    1 covers the steep 16-path directions). ``downward``: from the top row to the bottom
+    one, else from the bottom up. Each path line is independent, so blocks of
+    :data:`LINE_BLOCK` lines run in parallel with no synchronisation inside the sweep
+    (robust when other processes share the cores). Line ``s`` visits ``x = s + dx * i``
+    at its ``i``-th visited row.
+    """
+    h, w, nd = cost.shape
+    n = (h - row0 + rowstep - 1) // rowstep
+    if n <= 0:
+        return
+    s_min = -dx * (n - 1) if dx > 0 else 0
+    s_max = w - 1 - dx * (n - 1) if dx < 0 else w - 1
+    nlines = s_max - s_min + 1
+    nblocks = (nlines + LINE_BLOCK - 1) // LINE_BLOCK
+    for blk in prange(nblocks):
+        bufa = np.full((LINE_BLOCK, nd + 2), BIG, dtype=np.int16)
+        bufb = np.full((LINE_BLOCK, nd + 2), BIG, dtype=np.int16)
+        mins = np.zeros(LINE_BLOCK, dtype=np.int16)
+        s0 = s_min + blk * LINE_BLOCK
+        nb = min(LINE_BLOCK, s_max + 1 - s0)
+        # rows where some line of the block is inside the image
+        if dx > 0:
+            i_lo = max(0, (-(s0 + nb - 1) + dx - 1) // dx)
+            i_hi = min(n - 1, (w - 1 - s0) // dx)
+        elif dx < 0:
+            i_lo = max(0, (s0 - (w - 1) + (-dx) - 1) // (-dx))
+            i_hi = min(n - 1, (s0 + nb - 1) // (-dx))
+        else:
+            i_lo = 0
+            i_hi = n - 1
+        for i in range(i_lo, i_hi + 1):
+            y = row0 + i * rowstep if downward else row0 + (n - 1 - i) * rowstep
+            yp = y - rowstep if downward else y + rowstep
+            c_row = cost[y]
+            o_row = out[y]
+            g = guide[y]
+            for l in range(nb):
+                x = s0 + l + dx * i
+                if x < 0 or x >= w:
+                    continue
+                xp = x - dx
+                o = o_row[x]
+                # the two buffer roles alternate by row; each branch names them
+                # explicitly (a swapped array variable defeats vectorisation)
+                if i > 0 and xp >= 0 and xp < w:
+                    p2 = p2lut[abs(np.int32(g[x]) - np.int32(guide[yp, xp]))]
+                    if i & 1:
+                        mins[l] = _step_acc(c_row[x], bufa[l], mins[l], bufb[l], p1, p2, o)
+                    else:
+                        mins[l] = _step_acc(c_row[x], bufb[l], mins[l], bufa[l], p1, p2, o)
+                elif i & 1:
+                    mins[l] = _start(c_row[x], bufb[l])
+                    _accumulate(bufb[l], o)
+                else:
+                    mins[l] = _start(c_row[x], bufa[l])
+                    _accumulate(bufa[l], o)
+
+
+@njit(cache=True, parallel=True)
+def mark_outside(out, min_disparity):
+    """Set cells whose match ``x - d`` is outside the right image to :data:`SENTINEL`."""
+    h, w, nd = out.shape
+    for y in prange(h):
+        for x in range(w):
+            for j in range(nd):
+                xr = x - min_disparity - j
+                if xr < 0 or xr >= w:
+                    out[y, x, j] = SENTINEL
+
+
+def p2_table(p1: int, p2: int, adapt: float) -> np.ndarray:
+    """P2 for each grey-level step 0..255 along a path: ``max(P1+1, P2 / (1 + step/adapt))``.
+
+    ``adapt`` (grey levels) is the step that halves P2; 0 keeps P2 constant.
+    """
+    steps = np.arange(256, dtype=np.float64)
+    if adapt > 0:
+        vals = np.floor(p2 / (1.0 + steps / adapt))
+    else:
+        vals = np.full(256, float(p2))
+    return np.maximum(vals, p1 + 1 if p2 > p1 else p2).astype(np.int32)
+
+
+# Path sets: (horizontal?, top-down steps, bottom-up steps) with steps as (dy, dx).
+_PATHS = {
+    4: ([(1, 0)], [(1, 0)]),
+    5: ([(1, -1), (1, 0), (1, 1)], []),
+    8: ([(1, -1), (1, 0), (1, 1)], [(1, -1), (1, 0), (1, 1)]),
+    16: ([(1, -2), (1, -1), (1, 0), (1, 1), (1, 2), (2, -1), (2, 1)],
+         [(1, -2), (1, -1), (1, 0), (1, 1), (1, 2), (2, -1), (2, 1)]),
+}
+PATH_COUNTS = tuple(sorted(_PATHS))
+
+
+def aggregate(cost: np.ndarray, guide: np.ndarray, p1: int, p2lut: np.ndarray, paths: int,
+              min_disparity: int) -> np.ndarray:
+    """Sum of ``paths`` SGM path costs: (H, W, D) uint16, :data:`SENTINEL` outside the right image.
+
+    ``cost``: (H, W, D) uint8 C-contiguous; ``guide``: (H, W) uint8 grey image for the
+    adaptive P2; ``p2lut``: int32[256] from :func:`p2_table`. Two of every path set are
+    the horizontal paths; the others are swept from the top and from the bottom.
+    """
+    down, up = _PATHS[paths]
+    out = np.empty(cost.shape, dtype=np.uint16)
+    p1 = np.int32(p1)
+    aggregate_horizontal(cost, guide, p1, p2lut, out)
+    for steps, downward in ((down, True), (up, False)):
+        for dy, dx in steps:
+            for row0 in range(dy):
+                aggregate_lines(cost, guide, p1, p2lut, np.int64(dx), np.int64(row0), np.int64(dy),
+                                downward, out)
+    mark_outside(out, np.int64(min_disparity))
+    return out

@@ -1,0 +1,30 @@
+"""Low-texture test for block matching: windows without enough contrast to match reliably."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..kernels.prefilter import signed_xsobel
+
+
+def low_texture_mask(gray: np.ndarray, block_size: int, threshold: float, cap: int) -> np.ndarray:
+    """Boolean (H, W): True where the window is too flat to match.
+
+    The measure is OpenCV StereoBM's: the sum over the ``block_size`` x ``block_size``
+    window of ``|x-Sobel|`` clipped to ``cap`` (8-bit scale, whatever the prefilter).
+    Unlike OpenCV, which compares that sum with ``textureThreshold`` directly (so the
+    meaning changes with the block size), the threshold here is per pixel: a window is
+    low-texture when its sum is below ``threshold * block_size**2``, i.e. when the mean
+    clipped gradient is below ``threshold``. ``threshold <= 0`` disables the test.
+    """
+    if threshold <= 0:
+        return np.zeros(gray.shape, bool)
+    mag = np.minimum(np.abs(np.rint(signed_xsobel(gray))), cap).astype(np.float32)
+    # Unnormalised box sums of small integers are exact in float32 (below 2**24).
+    total = cv2.boxFilter(mag, -1, (block_size, block_size), normalize=False,
+                          borderType=cv2.BORDER_REPLICATE)
+    return total < threshold * block_size * block_size
+
+
+__all__ = ["low_texture_mask"]

@@ -1,0 +1,279 @@
+"""Semi-global block matching (SGBM): census cost, SGM path aggregation, shared selection.
+
+Pipeline of :meth:`SGBM.match`:
+
+1. Grey conversion (colour input is converted to grey with OpenCV's BGR weights; census,
+   SAD and Birchfield-Tomasi all run on intensity).
+2. Matching cost per pixel and disparity, uint8:
+   ``"census"`` (default): Hamming distance between census codes of a ``census_window``
+   (width x height, default 9x7 = 62 bits), optionally plus ``grad_weight/16`` times the
+   absolute difference of horizontal Sobel gradients (capped at 64 grey levels);
+   ``"sad"``: window-mean absolute difference; ``"bt"``: window-mean Birchfield-Tomasi
+   dissimilarity (``block_size`` window for both).
+3. SGM aggregation over ``paths`` directions (4, 5, 8 or 16) with penalties ``p1`` (one
+   disparity step) and ``p2`` (larger jumps). ``p2_adapt`` (grey levels) lowers P2
+   across intensity edges: ``P2(p) = max(P1 + 1, P2 / (1 + |I(p) - I(p - r)| / p2_adapt))``,
+   so depth discontinuities, which mostly coincide with image edges, are cheaper.
+   Narrow integers throughout: uint8 costs, int32 path buffers of one row, uint16 sum.
+4. Selection (:mod:`stereo.postprocess.select`): winner-takes-all, OpenCV-style
+   uniqueness, sub-pixel fit, left-right check from the same aggregated volume,
+   out-of-range winners invalid.
+5. Speckle filter, 3x3 median over valid pixels, confidence, optional background fill.
+
+Memory: the cost (1 byte) and sum (2 bytes) volumes take ``3 * H * W * D`` bytes. When that
+exceeds ``max_volume_mb`` the image is processed in horizontal stripes, each extended by
+``stripe_overlap`` rows above and below that are aggregated but discarded. Trade-off:
+vertical and diagonal paths then start at most ``stripe_overlap`` rows away instead of at
+the image border, which loses a little regularisation in weakly textured areas
+(horizontal paths, the strongest, are unaffected). Peak memory is then roughly
+``3 * (core + 2 * overlap) * W * D`` bytes plus a few (H, W) maps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numba
+import numpy as np
+
+from .errors import InputError, ParameterError
+from .kernels.census import census_cost_volume, census_transform
+from .kernels.pixel_costs import window_cost_volume
+from .kernels.sgm import PATH_COUNTS, aggregate, p2_table
+from .postprocess.confidence import confidence_map
+from .postprocess.fill import fill_background
+from .postprocess.median import median3x3_valid
+from .postprocess.speckle import remove_speckles
+from .postprocess.select import check_selection_params, select_disparities
+from .result import MatchResult
+from .validation import check_choice, check_float, check_int, pair_to_gray
+
+COSTS = ("census", "sad", "bt")
+_MAX_COST = {"census": 63, "sad": 255, "bt": 255}
+# Penalty defaults per cost, in that cost's units (census: bits, sad/bt: grey levels).
+_DEFAULT_P = {"census": (10, 120), "sad": (12, 140), "bt": (12, 140)}
+_GRAD_CAP = 64
+
+
+@dataclass(frozen=True)
+class SGBM:
+    """Semi-global matcher; configure once, then call :meth:`compute` / :meth:`match` on pairs.
+
+    Disparity ``d = x_left - x_right`` in pixels; valid results lie in
+    ``[min_disparity, min_disparity + num_disparities - 1]``; everything else is NaN.
+
+    Parameters (validated on construction; :class:`ParameterError` names the bad one):
+        min_disparity: smallest disparity searched, pixels (may be negative).
+        num_disparities: number of disparities searched (>= 3; any value, no multiple of 16).
+        cost: "census" (default), "sad" or "bt" (Birchfield-Tomasi).
+        census_window: (width, height) of the census window, odd, at most 65 pixels
+            (9x7 max with 9 wide). Default (9, 7).
+        block_size: odd window side for "sad"/"bt", pixels (default 5).
+        grad_weight: census only; weight of the gradient term in 1/16 per grey level
+            (0 = off, default 0).
+        paths: 4, 5, 8 (default) or 16 aggregation directions.
+        p1, p2: SGM penalties in cost units (None = default for the cost: census 10/120,
+            sad/bt 12/140). Need ``0 <= p1 <= p2`` and ``paths * (max cost + p2) < 65535``.
+        p2_adapt: grey-level step along a path that halves P2 (0 = constant P2).
+        uniqueness_ratio: percent (OpenCV meaning): invalid when a non-adjacent disparity
+            costs less than ``best * 100 / (100 - ratio)``; 0 disables.
+        subpixel: "equiangular" (default, suits census), "parabola" or "none".
+        lr_max_diff: left-right tolerance, pixels; negative disables the check.
+        speckle_size: regions of fewer pixels are invalidated (0 disables).
+        speckle_range: max disparity step inside one speckle region, pixels.
+        median: apply the 3x3 median over valid pixels.
+        fill: fill invalid pixels along scanlines with the background (dense output;
+            filled pixels keep their invalid reason and gain ``FILLED``).
+        threads: Numba threads for this matcher (None = Numba's current setting). The
+            output does not depend on it.
+        max_volume_mb: memory budget for the cost + sum volumes, MiB; larger images are
+            processed in stripes (see module docstring).
+        stripe_overlap: rows added above and below each stripe.
+    """
+
+    min_disparity: int = 0
+    num_disparities: int = 64
+    cost: str = "census"
+    census_window: tuple = (9, 7)
+    block_size: int = 5
+    grad_weight: int = 0
+    paths: int = 8
+    p1: int | None = None
+    p2: int | None = None
+    p2_adapt: float = 0.0
+    uniqueness_ratio: int = 10
+    subpixel: str = "equiangular"
+    lr_max_diff: float = 1.0
+    speckle_size: int = 100
+    speckle_range: float = 2.0
+    median: bool = True
+    fill: bool = False
+    threads: int | None = None
+    max_volume_mb: int = 768
+    stripe_overlap: int = 48
+
+    def __post_init__(self):
+        check_int(self.min_disparity, "min_disparity", minimum=-100000, maximum=100000)
+        check_int(self.num_disparities, "num_disparities", minimum=3, maximum=4096)
+        check_choice(self.cost, "cost", COSTS)
+        win = self.census_window
+        if (not isinstance(win, (tuple, list)) or len(win) != 2):
+            raise ParameterError(f"census_window must be a (width, height) pair, got {win!r}")
+        cw = check_int(win[0], "census_window width", minimum=3, odd=True)
+        ch = check_int(win[1], "census_window height", minimum=3, odd=True)
+        if cw * ch - 1 > 64:
+            raise ParameterError(f"census_window {cw}x{ch} needs {cw * ch - 1} bits; at most 64 "
+                                 "fit in a census code (9x7 is the largest standard window)")
+        object.__setattr__(self, "census_window", (cw, ch))
+        check_int(self.block_size, "block_size", minimum=1, maximum=31, odd=True)
+        check_int(self.grad_weight, "grad_weight", minimum=0, maximum=64)
+        if self.grad_weight and self.cost != "census":
+            raise ParameterError("grad_weight applies to cost='census' only")
+        if self.paths not in PATH_COUNTS or isinstance(self.paths, bool):
+            raise ParameterError(f"paths must be one of {', '.join(map(str, PATH_COUNTS))}; got {self.paths!r}")
+        p1d, p2d = _DEFAULT_P[self.cost]
+        p1 = p1d if self.p1 is None else check_int(self.p1, "p1", minimum=0)
+        p2 = p2d if self.p2 is None else check_int(self.p2, "p2", minimum=0)
+        if p2 < p1:
+            raise ParameterError(f"p2 ({p2}) must be >= p1 ({p1})")
+        cmax = self._max_cost()
+        if self.paths * (cmax + p2) >= 65535:
+            raise ParameterError(f"p2 = {p2} is too large for {self.paths} paths: need "
+                                 f"paths * ({cmax} + p2) < 65535 so sums fit in 16 bits")
+        object.__setattr__(self, "p1", p1)
+        object.__setattr__(self, "p2", p2)
+        check_float(self.p2_adapt, "p2_adapt", minimum=0.0)
+        check_selection_params(self.uniqueness_ratio, self.subpixel, self.lr_max_diff)
+        check_int(self.speckle_size, "speckle_size", minimum=0)
+        check_float(self.speckle_range, "speckle_range", minimum=0.0)
+        for name in ("median", "fill"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ParameterError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.threads is not None:
+            check_int(self.threads, "threads", minimum=1, maximum=numba.config.NUMBA_NUM_THREADS)
+        check_int(self.max_volume_mb, "max_volume_mb", minimum=16)
+        check_int(self.stripe_overlap, "stripe_overlap", minimum=0)
+
+    def _max_cost(self) -> int:
+        if self.cost == "census":
+            cw, ch = self.census_window
+            return min(255, cw * ch - 1 + ((self.grad_weight * _GRAD_CAP) >> 4))
+        return _MAX_COST[self.cost]
+
+    # ------------------------------------------------------------------ public API
+    def compute(self, left, right) -> np.ndarray:
+        """Disparity map of the pair: float32 (H, W), pixels, NaN where invalid."""
+        return self.match(left, right).disparity
+
+    def match(self, left, right) -> MatchResult:
+        """Match a rectified pair (left = reference) and say why pixels are invalid.
+
+        ``left``/``right``: (H, W) grey or (H, W, 3|4) BGR(A) colour, uint8/uint16/float,
+        same size and type. Returns a :class:`MatchResult` with disparity (float32, NaN
+        invalid unless ``fill``), mask (uint8 :mod:`stereo.flags`) and confidence.
+        """
+        gl, gr = pair_to_gray(left, right)
+        if gl.shape[1] < 3:
+            raise InputError(f"images are too narrow ({gl.shape[1]} pixels) to match")
+        if self.threads is None:
+            return self._match_gray(gl, gr)
+        before = numba.get_num_threads()
+        numba.set_num_threads(self.threads)
+        try:
+            return self._match_gray(gl, gr)
+        finally:
+            numba.set_num_threads(before)
+
+    # ------------------------------------------------------------------ internals
+    def _match_gray(self, gl: np.ndarray, gr: np.ndarray) -> MatchResult:
+        h, w = gl.shape
+        nd = self.num_disparities
+        guide_l, guide_r = _to_uint8_pair(gl, gr)
+        prep = self._prepare_costs(gl, gr, guide_l, guide_r)
+        lut = p2_table(self.p1, self.p2, self.p2_adapt)
+        disp = np.empty((h, w), np.float32)
+        mask = np.empty((h, w), np.uint8)
+        best = np.empty((h, w), np.int32)
+        second = np.empty((h, w), np.int32)
+        lrd = np.empty((h, w), np.float32)
+        for y0, y1, e0, e1 in self._stripes(h, w):
+            cost = self._cost_volume(prep, e0, e1)
+            volume = aggregate(cost, np.ascontiguousarray(guide_l[e0:e1]), self.p1, lut, self.paths,
+                               self.min_disparity)
+            del cost
+            sel = select_disparities(volume, self.min_disparity, uniqueness_ratio=self.uniqueness_ratio,
+                                     subpixel=self.subpixel, lr_max_diff=self.lr_max_diff)
+            del volume
+            a, b = y0 - e0, y1 - e0
+            disp[y0:y1] = sel.disparity[a:b]
+            mask[y0:y1] = sel.mask[a:b]
+            best[y0:y1] = sel.best_cost[a:b]
+            second[y0:y1] = sel.second_cost[a:b]
+            lrd[y0:y1] = sel.lr_distance[a:b]
+        if self.speckle_size > 0:
+            remove_speckles(disp, mask, self.speckle_size, self.speckle_range)
+        if self.median:
+            disp = median3x3_valid(disp)
+        conf = confidence_map(disp, best, second, lrd, self.lr_max_diff, sentinel=65535)
+        if self.fill:
+            disp, mask = fill_background(disp, mask)
+        return MatchResult(disparity=disp, mask=mask, min_disparity=self.min_disparity,
+                           num_disparities=nd, confidence=conf)
+
+    def _stripes(self, h: int, w: int):
+        """(core start, core end, extended start, extended end) row ranges."""
+        per_row = 3 * w * self.num_disparities
+        budget = self.max_volume_mb * (1 << 20)
+        if per_row * h <= budget:
+            return [(0, h, 0, h)]
+        ov = self.stripe_overlap
+        core = max(16, budget // per_row - 2 * ov)
+        out = []
+        for y0 in range(0, h, core):
+            y1 = min(h, y0 + core)
+            out.append((y0, y1, max(0, y0 - ov), min(h, y1 + ov)))
+        return out
+
+    def _prepare_costs(self, gl, gr, guide_l, guide_r):
+        if self.cost == "census":
+            cw, ch = self.census_window
+            img_l = gl.astype(np.uint16, copy=False)
+            img_r = gr.astype(np.uint16, copy=False)
+            codes = (census_transform(img_l, cw, ch), census_transform(img_r, cw, ch))
+            if self.grad_weight:
+                grads = (cv2.Sobel(guide_l, cv2.CV_16S, 1, 0, ksize=3),
+                         cv2.Sobel(guide_r, cv2.CV_16S, 1, 0, ksize=3))
+            else:
+                z = np.zeros((h_ := gl.shape[0], gl.shape[1]), np.int16)
+                grads = (z, z)
+            return codes, grads
+        return guide_l, guide_r
+
+    def _cost_volume(self, prep, e0: int, e1: int) -> np.ndarray:
+        invalid = self._max_cost()
+        if self.cost == "census":
+            (cl, cr), (gxl, gxr) = prep
+            return census_cost_volume(np.ascontiguousarray(cl[e0:e1]), np.ascontiguousarray(cr[e0:e1]),
+                                      np.ascontiguousarray(gxl[e0:e1]), np.ascontiguousarray(gxr[e0:e1]),
+                                      np.int64(self.min_disparity), np.int64(self.num_disparities),
+                                      np.int64(self.grad_weight), np.int64(_GRAD_CAP), np.int64(invalid))
+        gl, gr = prep
+        mode = 0 if self.cost == "sad" else 1
+        # the window needs its rows: extend the slice by the half window, then crop
+        r = self.block_size // 2
+        a, b = max(0, e0 - r), min(gl.shape[0], e1 + r)
+        vol = window_cost_volume(np.ascontiguousarray(gl[a:b]), np.ascontiguousarray(gr[a:b]),
+                                 np.int64(self.min_disparity), np.int64(self.num_disparities),
+                                 np.int64(self.block_size), np.int64(self.block_size),
+                                 np.int64(mode), np.int64(invalid))
+        return np.ascontiguousarray(vol[e0 - a:e0 - a + (e1 - e0)])
+
+
+def _to_uint8_pair(gl: np.ndarray, gr: np.ndarray):
+    """8-bit versions of a grey pair (joint scaling for uint16) for P2 adaptation and SAD/BT."""
+    if gl.dtype == np.uint8:
+        return gl, gr
+    hi = max(int(gl.max()), int(gr.max()), 1)
+    scale = 255.0 / hi
+    return (np.round(gl * scale).astype(np.uint8), np.round(gr * scale).astype(np.uint8))
