@@ -1,12 +1,53 @@
-"""`stereo bench`: placeholder until its issue lands (replaced by the owner)."""
+"""``stereo bench [DATASET_DIR]``: accuracy and speed of our matchers and OpenCV's.
 
-from ..errors import StereoError
+Runs every method on every scene of a MiddEval3-style folder (default ``$STEREO_DATA`` or
+the shared ``MiddEval3/trainingQ``) and prints one row per scene x method plus the means.
+With ``--out``, also writes results.json, results.md and disparity / error-map PNGs
+(all or nothing). Protocol: see :mod:`stereo.bench`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 
 def register(subparsers):
-    p = subparsers.add_parser("bench", help="(not available yet)")
+    from ..bench import METHODS
+
+    p = subparsers.add_parser(
+        "bench", help="benchmark matchers on Middlebury-style scenes (accuracy, depth error, speed)",
+        description="Benchmark stereo matchers on a MiddEval3-style dataset: Middlebury bad-pixel "
+                    "rates (dense scoring), density, AbsRel of metric depth and wall time. Every method "
+                    "searches the scene's ndisp rounded up to a multiple of 16 (OpenCV's requirement).")
+    p.add_argument("dataset", nargs="?", metavar="DATASET_DIR",
+                   help="folder of scene folders (im0.png, im1.png, calib.txt, disp0GT.pfm, mask0nocc.png); "
+                        "default: $STEREO_DATA or ../shared/data/middlebury/MiddEval3/trainingQ")
+    p.add_argument("--methods", nargs="+", metavar="METHOD",
+                   help=f"methods (space or comma separated; default: all available): {', '.join(METHODS)}")
+    p.add_argument("--scenes", nargs="+", metavar="SCENE", help="scene folder names (default: all)")
+    p.add_argument("-o", "--out", help="write results.json, results.md and PNG pictures here")
+    p.add_argument("--repeat", type=int, default=3, help="timed runs per method and scene (median; default 3)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
 
+def _names(values):
+    if not values:
+        return None
+    return [n.strip() for v in values for n in v.split(",") if n.strip()] or None
+
+
 def run(args):
-    raise StereoError("'stereo bench' is not available yet")
+    from ..bench import format_table, run_benchmark, write_report
+    from ..paths import middlebury_dir
+
+    root = Path(args.dataset) if args.dataset else middlebury_dir()
+    report = run_benchmark(root, _names(args.methods), _names(args.scenes), repeat=args.repeat,
+                           progress=not args.no_progress, images=bool(args.out))
+    print(format_table(report))
+    if args.out:
+        written = write_report(report, Path(args.out))
+        print(f"wrote {len(written)} files to {args.out} (results.json, results.md, pictures)")
+    sys.stdout.flush()
+    return 0

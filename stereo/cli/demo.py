@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .match import add_matching_arguments, matching_options
 
-DEMO_SCENES = ("motorcycle", "synthetic_negative")
+DEMO_SCENES = ("motorcycle", "negative")
 
 
 def register(subparsers):

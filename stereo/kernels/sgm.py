@@ -126,16 +126,56 @@ LINE_BLOCK = 16
 """Neighbouring path lines walked together by one thread (adjacent pixels share cache lines)."""
 
 
-@njit(cache=True, parallel=True)
-def aggregate_lines(cost, guide, p1, p2lut, dx, row0, rowstep, downward, out):
-    """Add to ``out`` one path direction that moves ``rowstep`` rows and ``dx`` columns per step.
+@njit(cache=True, inline="always")
+def _walk(cost, guide, p1, p2lut, dx, row0, rowstep, s0, nb, i_first, i_last, sgn,
+          bufa, bufb, mins, out):
+    # Visits rows i_first .. i_last (sgn = +1 down, -1 up); point of line l at row i is
+    # x = s0 + l + dx * i and its predecessor on the path is (i - sgn, x - sgn * dx).
+    h, w, nd = cost.shape
+    n = (h - row0 + rowstep - 1) // rowstep
+    i = i_first
+    for _ in range(abs(i_last - i_first) + 1):
+        y = row0 + i * rowstep
+        yp = y - sgn * rowstep
+        c_row = cost[y]
+        o_row = out[y]
+        g = guide[y]
+        ip = i - sgn
+        for l in range(nb):
+            x = s0 + l + dx * i
+            if x < 0 or x >= w:
+                continue
+            xp = x - sgn * dx
+            o = o_row[x]
+            # buffer roles alternate with the row parity; each branch names them
+            # explicitly (a swapped array variable defeats vectorisation)
+            if ip >= 0 and ip < n and xp >= 0 and xp < w:
+                p2 = p2lut[abs(np.int32(g[x]) - np.int32(guide[yp, xp]))]
+                if i & 1:
+                    mins[l] = _step_acc(c_row[x], bufa[l], mins[l], bufb[l], p1, p2, o)
+                else:
+                    mins[l] = _step_acc(c_row[x], bufb[l], mins[l], bufa[l], p1, p2, o)
+            elif i & 1:
+                mins[l] = _start(c_row[x], bufb[l])
+                _accumulate(bufb[l], o)
+            else:
+                mins[l] = _start(c_row[x], bufa[l])
+                _accumulate(bufa[l], o)
+        i += sgn
 
-    Only rows ``row0, row0 + rowstep, ...`` are visited (``rowstep`` 2 with ``row0`` 0 and
-    1 covers the steep 16-path directions). ``downward``: from the top row to the bottom
-    one, else from the bottom up. Each path line is independent, so blocks of
-    :data:`LINE_BLOCK` lines run in parallel with no synchronisation inside the sweep
-    (robust when other processes share the cores). Line ``s`` visits ``x = s + dx * i``
-    at its ``i``-th visited row.
+
+@njit(cache=True, parallel=True)
+def aggregate_lines(cost, guide, p1, p2lut, dx, row0, rowstep, downward, upward, out):
+    """Add to ``out`` the paths along lines that move ``rowstep`` rows and ``dx`` columns per step.
+
+    ``downward`` adds the direction walked from the top (step ``(+rowstep, +dx)``),
+    ``upward`` the opposite one (step ``(-rowstep, -dx)``). Only rows ``row0, row0 +
+    rowstep, ...`` are visited (``rowstep`` 2 with ``row0`` 0 and 1 covers the steep
+    16-path directions). Line ``s`` visits ``x = s + dx * i`` at its ``i``-th visited row.
+    Each line is independent, so blocks of :data:`LINE_BLOCK` lines run in parallel with
+    no synchronisation inside the sweep (robust when other processes share the cores).
+    A block walks down and then straight back up, so the second walk finds the block's
+    costs and sums still in cache: the sweep is memory-bound and this halves DRAM traffic.
     """
     h, w, nd = cost.shape
     n = (h - row0 + rowstep - 1) // rowstep
@@ -161,32 +201,12 @@ def aggregate_lines(cost, guide, p1, p2lut, dx, row0, rowstep, downward, out):
         else:
             i_lo = 0
             i_hi = n - 1
-        for i in range(i_lo, i_hi + 1):
-            y = row0 + i * rowstep if downward else row0 + (n - 1 - i) * rowstep
-            yp = y - rowstep if downward else y + rowstep
-            c_row = cost[y]
-            o_row = out[y]
-            g = guide[y]
-            for l in range(nb):
-                x = s0 + l + dx * i
-                if x < 0 or x >= w:
-                    continue
-                xp = x - dx
-                o = o_row[x]
-                # the two buffer roles alternate by row; each branch names them
-                # explicitly (a swapped array variable defeats vectorisation)
-                if i > 0 and xp >= 0 and xp < w:
-                    p2 = p2lut[abs(np.int32(g[x]) - np.int32(guide[yp, xp]))]
-                    if i & 1:
-                        mins[l] = _step_acc(c_row[x], bufa[l], mins[l], bufb[l], p1, p2, o)
-                    else:
-                        mins[l] = _step_acc(c_row[x], bufb[l], mins[l], bufa[l], p1, p2, o)
-                elif i & 1:
-                    mins[l] = _start(c_row[x], bufb[l])
-                    _accumulate(bufb[l], o)
-                else:
-                    mins[l] = _start(c_row[x], bufa[l])
-                    _accumulate(bufa[l], o)
+        if downward:
+            _walk(cost, guide, p1, p2lut, dx, row0, rowstep, s0, nb, i_lo, i_hi, 1,
+                  bufa, bufb, mins, out)
+        if upward:
+            _walk(cost, guide, p1, p2lut, dx, row0, rowstep, s0, nb, i_hi, i_lo, -1,
+                  bufa, bufb, mins, out)
 
 
 @njit(cache=True, parallel=True)
@@ -214,13 +234,14 @@ def p2_table(p1: int, p2: int, adapt: float) -> np.ndarray:
     return np.maximum(vals, p1 + 1 if p2 > p1 else p2).astype(np.int32)
 
 
-# Path sets: (horizontal?, top-down steps, bottom-up steps) with steps as (dy, dx).
+# Path sets: line families (rows per step, columns per step) and whether both walking
+# directions are used; the two horizontal paths are always included.
 _PATHS = {
-    4: ([(1, 0)], [(1, 0)]),
-    5: ([(1, -1), (1, 0), (1, 1)], []),
-    8: ([(1, -1), (1, 0), (1, 1)], [(1, -1), (1, 0), (1, 1)]),
-    16: ([(1, -2), (1, -1), (1, 0), (1, 1), (1, 2), (2, -1), (2, 1)],
-         [(1, -2), (1, -1), (1, 0), (1, 1), (1, 2), (2, -1), (2, 1)]),
+    4: [(1, 0, True)],
+    5: [(1, -1, False), (1, 0, False), (1, 1, False)],
+    8: [(1, -1, True), (1, 0, True), (1, 1, True)],
+    16: [(1, -2, True), (1, -1, True), (1, 0, True), (1, 1, True), (1, 2, True),
+         (2, -1, True), (2, 1, True)],
 }
 PATH_COUNTS = tuple(sorted(_PATHS))
 
@@ -230,17 +251,16 @@ def aggregate(cost: np.ndarray, guide: np.ndarray, p1: int, p2lut: np.ndarray, p
     """Sum of ``paths`` SGM path costs: (H, W, D) uint16, :data:`SENTINEL` outside the right image.
 
     ``cost``: (H, W, D) uint8 C-contiguous; ``guide``: (H, W) uint8 grey image for the
-    adaptive P2; ``p2lut``: int32[256] from :func:`p2_table`. Two of every path set are
-    the horizontal paths; the others are swept from the top and from the bottom.
+    adaptive P2; ``p2lut``: int32[256] from :func:`p2_table`. The 5-path set is the
+    horizontal pair plus the three paths coming from above (OpenCV MODE_SGBM's
+    single-pass set); the others use every line family in both directions.
     """
-    down, up = _PATHS[paths]
     out = np.empty(cost.shape, dtype=np.uint16)
     p1 = np.int32(p1)
     aggregate_horizontal(cost, guide, p1, p2lut, out)
-    for steps, downward in ((down, True), (up, False)):
-        for dy, dx in steps:
-            for row0 in range(dy):
-                aggregate_lines(cost, guide, p1, p2lut, np.int64(dx), np.int64(row0), np.int64(dy),
-                                downward, out)
+    for dy, dx, both in _PATHS[paths]:
+        for row0 in range(dy):
+            aggregate_lines(cost, guide, p1, p2lut, np.int64(dx), np.int64(row0), np.int64(dy),
+                            True, both, out)
     mark_outside(out, np.int64(min_disparity))
     return out
