@@ -21,7 +21,7 @@ import numpy as np
 
 from stereo.errors import CalibrationError, InputError, ParameterError
 
-from .chessboard import Board, Detection, _what_was_found, detect, match_order, to_gray_u8
+from .chessboard import Board, Detection, describe_failure, detect, match_order, to_gray_u8
 from .rig import StereoRig
 
 _CRITERIA = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 100, 1e-9)
@@ -98,6 +98,7 @@ class CalibrationReport:
     mono_rms: tuple[float, float]
     rounds: int = 1
     notes: list[str] = field(default_factory=list)
+    corners: dict = field(default_factory=dict)   # view index -> (object pts, left px, right px)
 
     @property
     def kept(self) -> list[ViewRecord]:
@@ -261,11 +262,12 @@ def calibrate_stereo(lefts, rights, board: Board, options: CalibrationOptions | 
         if detected == 0 and first_fail is not None and not board.is_charuco:
             raise CalibrationError(
                 f"board not found in any of the {len(views)} pair(s); in {names[_first_failed(dets)]}: "
-                f"{_what_was_found(first_fail, board)}")
+                f"{describe_failure(first_fail, board)}")
         raise CalibrationError(
             f"too few good views: the board was found in both images of {len(data)} of {len(views)} "
             f"pair(s), need at least {options.min_views}")
 
+    all_corners = dict(data)
     flags = DISTORTION_MODELS[options.distortion_model]
     rounds = 0
     while True:
@@ -305,7 +307,7 @@ def calibrate_stereo(lefts, rights, board: Board, options: CalibrationOptions | 
         raise CalibrationError(
             "the right camera is to the LEFT of the left camera (T[0] >= 0): swap --left and --right")
     return CalibrationReport(rig, views, result["rms_fixed"], result["rms_refined"], result["intrinsics"],
-                             result["mono_rms"], rounds)
+                             result["mono_rms"], rounds, corners=all_corners)
 
 
 def _first_failed(dets):

@@ -168,7 +168,8 @@ def _detect_chessboard(gray: np.ndarray, board: Board) -> Detection:
         win = _subpix_window(corners.reshape(board.rows, board.columns, 2))
         cv2.cornerSubPix(gray, corners, (win, win), (-1, -1), _SUBPIX_CRITERIA)
         return _found(corners, board, "findChessboardCorners+cornerSubPix")
-    return Detection(False, method="", message=_what_was_found(gray, board))
+    # Diagnosing what IS there costs ~1 s per image: callers ask for it once, when needed.
+    return Detection(False, method="", message=f"no {board.columns}x{board.rows} chessboard found")
 
 
 def _found(corners, board: Board, method: str) -> Detection:
@@ -183,8 +184,10 @@ def _subpix_window(grid: np.ndarray) -> int:
     return int(np.clip(step * 0.4, 2, 11))
 
 
-def _what_was_found(gray: np.ndarray, board: Board) -> str:
-    """Describe what is in the image when the requested board size was not found."""
+def describe_failure(img, board: Board) -> str:
+    """Describe what is in the image when the requested board size was not found
+    (for example "found a chessboard with 88 inner corners (11x8) but the board was given as 9x6")."""
+    gray = to_gray_u8(img)
     try:
         ok, corners, meta = cv2.findChessboardCornersSBWithMeta(
             gray, (3, 3), flags=cv2.CALIB_CB_LARGER | cv2.CALIB_CB_EXHAUSTIVE)
@@ -268,4 +271,4 @@ def render_charuco(board: Board, pixels_per_square: int = 60, margin_px: int = 2
 
 
 __all__ = ["Board", "Detection", "parse_board_size", "detect", "canonical_order", "match_order",
-           "render_charuco", "to_gray_u8"]
+           "render_charuco", "to_gray_u8", "describe_failure"]

@@ -246,7 +246,7 @@ def occlusion_mask_from_gt(gt: np.ndarray, tol: float = OCCLUSION_TOLERANCE_PX) 
     # min over x' > x of x' - d(x'), as a reversed running minimum shifted by one.
     suffix_min = np.minimum.accumulate(xr[:, ::-1], axis=1)[:, ::-1]
     right_min = np.concatenate([suffix_min[:, 1:], np.full((h, 1), np.inf)], axis=1)
-    occluded = known & ((right_min < xr - tol) | (xr < 0))
+    occluded = known & ((right_min < xr - tol) | (xr < 0) | (xr > w - 1))
     mask = np.zeros((h, w), np.uint8)
     mask[known] = 255
     mask[occluded] = 128
@@ -282,7 +282,8 @@ def copy_motorcycle(out_root: Path) -> Path | None:
     calib = StereoCalibration(focal_px=c["focal_px"], cx_left=c["cx_left"],
                               cx_right=c["cx_left"] + c["doffs"], cy=c["cy"], baseline=c["baseline_mm"],
                               baseline_unit="mm", width=w, height=h, ndisp=ndisp,
-                              vmin=int(math.floor(float(known.min()))), vmax=int(math.ceil(float(known.max()))))
+                              vmin=int(math.floor(float(known.min()))),
+                              vmax=int(math.ceil(float(known.max()))))
     write_middlebury_calib(out / "calib.txt", calib)
     return out
 

@@ -26,20 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stereo.io.pfm import read_pfm  # noqa: E402
 from stereo.paths import middlebury_dir  # noqa: E402
 from stereo.postprocess.fill import fill_background  # noqa: E402
 from stereo.sgbm import SGBM  # noqa: E402
-
-
-def read_pfm(path: Path) -> np.ndarray:
-    """float32 (H, W) from a greyscale PFM, top row first (``inf`` kept)."""
-    with open(path, "rb") as f:
-        if f.readline().strip() != b"Pf":
-            raise ValueError(f"{path}: not a greyscale PFM")
-        w, h = map(int, f.readline().split())
-        scale = float(f.readline())
-        data = np.fromfile(f, dtype="<f4" if scale < 0 else ">f4", count=w * h)
-    return np.flipud(data.reshape(h, w)).astype(np.float32)
 
 
 def load_scene(root: Path, name: str, colour: bool):

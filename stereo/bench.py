@@ -275,7 +275,8 @@ def _numeric_means(rows: list) -> dict:
             vals = [d[k] for d in dicts]
             if all(isinstance(v, dict) for v in vals):
                 out[k] = collect(vals[0].keys(), vals)
-            elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+            elif k != "n_pixels" and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                         for v in vals):
                 finite = [float(v) for v in vals if math.isfinite(v)]
                 out[k] = sum(finite) / len(finite) if finite else float("nan")
         return out
@@ -354,7 +355,8 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
         rows = [r for r in report.rows if r["method"] == name]
         report.mean[name] = _numeric_means(rows)
     report.meta = {
-        "dataset": str(root), "scenes": scene_names, "methods": {m: METHODS[m].description for m in method_names},
+        "dataset": str(root), "scenes": scene_names,
+        "methods": {m: METHODS[m].description for m in method_names},
         "repeat": repeat,
         "protocol": [
             f"search range [min_disparity, min_disparity + N - 1], N = ndisp rounded up to a multiple of "
@@ -390,13 +392,19 @@ _TABLE_COLUMNS = (
 
 
 def _fmt(fmt: str, value) -> str:
-    return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else fmt.format(value)
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return fmt.format(value)
+
+
+def _range_text(r: dict) -> str:
+    return f"{r['min_disparity']}..{r['min_disparity'] + r['num_disparities'] - 1}"
 
 
 def _table_rows(report: BenchReport) -> list[list[str]]:
     rows = []
     for r in report.rows:
-        rows.append([r["scene"], r["method"], f"{r['min_disparity']}..{r['min_disparity'] + r['num_disparities'] - 1}"]
+        rows.append([r["scene"], r["method"], _range_text(r)]
                     + [_fmt(f, get(r)) for _, get, f in _TABLE_COLUMNS])
     for name, m in report.mean.items():
         rows.append(["MEAN", name, ""] + [_fmt(f, _safe(get, m)) for _, get, f in _TABLE_COLUMNS])
@@ -435,7 +443,8 @@ def format_table(report: BenchReport) -> str:
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|"]
+    align = "|".join("---" if i < 2 else "---:" for i in range(len(header)))
+    lines = ["| " + " | ".join(header) + " |", "|" + align + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -462,7 +471,7 @@ def markdown_report(report: BenchReport) -> str:
 
     parts += ["## Accuracy, non-occluded pixels (percent; avgerr and rms in px)", "", accuracy("nonocc"), "",
               "## Accuracy, all pixels with ground truth", "", accuracy("all"), ""]
-    speed_rows = [[r["scene"], r["method"], f"{r['min_disparity']}..{r['min_disparity'] + r['num_disparities'] - 1}",
+    speed_rows = [[r["scene"], r["method"], _range_text(r),
                    _fmt("{:.2f}", 100.0 * r["abs_rel"]), _fmt("{:.1f}", r["delta1"]),
                    _fmt("{:.1f}", 1000.0 * r["time_s"]), _fmt("{:.2f}", r["first_call_s"]),
                    _fmt("{:.0f}", r["mdisp_per_s"])] for r in report.rows]
@@ -475,7 +484,8 @@ def markdown_report(report: BenchReport) -> str:
               _md_table(["scene", "method", "range", "AbsRel %", "delta<1.25 %", "time ms", "first call s",
                          "Mdisp/s"], speed_rows), ""]
     if report.images:
-        parts += ["Pictures: `<scene>_<method>_disp.png`, `<scene>_<method>_error.png`, `<scene>_gt.png`.", ""]
+        parts += ["Pictures: `<scene>_<method>_disp.png`, `<scene>_<method>_error.png`, "
+                  "`<scene>_gt.png`.", ""]
     return "\n".join(parts)
 
 

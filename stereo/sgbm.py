@@ -71,16 +71,17 @@ class SGBM:
             (9x7 max with 9 wide). Default (9, 7).
         block_size: odd window side for "sad"/"bt", pixels (default 5).
         grad_weight: census only; weight of the gradient term in 1/16 per grey level
-            (0 = off, default 0).
+            (0 = off, default 4: a quarter of a bit per grey level, capped at 64 levels).
         paths: 4, 5, 8 (default) or 16 aggregation directions.
         p1, p2: SGM penalties in cost units (None = default for the cost: census 10/120,
             sad/bt 12/140). Need ``0 <= p1 <= p2`` and ``paths * (max cost + p2) < 65535``.
-        p2_adapt: grey-level step along a path that halves P2 (0 = constant P2).
+        p2_adapt: grey-level step along a path that halves P2 (0 = constant P2; default 16).
         uniqueness_ratio: percent (OpenCV meaning): invalid when a non-adjacent disparity
-            costs less than ``best * 100 / (100 - ratio)``; 0 disables.
+            costs less than ``best * 100 / (100 - ratio)``; 0 disables. Default 5.
         subpixel: "equiangular" (default, suits census), "parabola" or "none".
         lr_max_diff: left-right tolerance, pixels; negative disables the check.
-        speckle_size: regions of fewer pixels are invalidated (0 disables).
+        speckle_size: regions of at most this many pixels are invalidated (0 disables;
+            default 50).
         speckle_range: max disparity step inside one speckle region, pixels.
         median: apply the 3x3 median over valid pixels.
         fill: fill invalid pixels along scanlines with the background (dense output;
@@ -97,15 +98,15 @@ class SGBM:
     cost: str = "census"
     census_window: tuple = (9, 7)
     block_size: int = 5
-    grad_weight: int = 0
+    grad_weight: int = 4
     paths: int = 8
     p1: int | None = None
     p2: int | None = None
-    p2_adapt: float = 0.0
-    uniqueness_ratio: int = 10
+    p2_adapt: float = 16.0
+    uniqueness_ratio: int = 5
     subpixel: str = "equiangular"
     lr_max_diff: float = 1.0
-    speckle_size: int = 100
+    speckle_size: int = 50
     speckle_range: float = 2.0
     median: bool = True
     fill: bool = False
@@ -271,9 +272,14 @@ class SGBM:
 
 
 def _to_uint8_pair(gl: np.ndarray, gr: np.ndarray):
-    """8-bit versions of a grey pair (joint scaling for uint16) for P2 adaptation and SAD/BT."""
+    """8-bit versions of a grey pair for P2 adaptation, the gradient term and SAD/BT.
+
+    uint16 input is shifted right by just enough bits for the brighter image to fit in
+    8 bits (same shift for both views, so 12-bit data keeps its full 8-bit range and
+    8-bit data scaled by 257 maps back exactly).
+    """
     if gl.dtype == np.uint8:
         return gl, gr
-    hi = max(int(gl.max()), int(gr.max()), 1)
-    scale = 255.0 / hi
-    return (np.round(gl * scale).astype(np.uint8), np.round(gr * scale).astype(np.uint8))
+    hi = max(int(gl.max()), int(gr.max()))
+    shift = max(0, hi.bit_length() - 8)
+    return (gl >> shift).astype(np.uint8), (gr >> shift).astype(np.uint8)

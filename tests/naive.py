@@ -104,3 +104,163 @@ def naive_sad_volume(left, right, min_disparity, num_disparities, block_size, dt
                 win_r = R[np.ix_(rows, cols_r)]
                 vol[y, x, k] = np.abs(win_l - win_r).sum()
     return vol
+
+
+# --------------------------------------------------------------------------------------
+# SGBM: census, window costs, SGM paths, fill, median (stereo/kernels/census.py,
+# pixel_costs.py, sgm.py, stereo/postprocess/fill.py, median.py)
+
+def naive_census(img, win_w, win_h):
+    """uint64 census codes: bit 1 when a neighbour (raster order, centre skipped) < centre;
+    replicated border."""
+    img = np.asarray(img, dtype=np.int64)
+    h, w = img.shape
+    out = np.zeros((h, w), np.uint64)
+    for y in range(h):
+        for x in range(w):
+            code = 0
+            for v in range(-(win_h // 2), win_h // 2 + 1):
+                for u in range(-(win_w // 2), win_w // 2 + 1):
+                    if u == 0 and v == 0:
+                        continue
+                    yy, xx = min(max(y + v, 0), h - 1), min(max(x + u, 0), w - 1)
+                    code = (code << 1) | int(img[yy, xx] < img[y, x])
+            out[y, x] = code
+    return out
+
+
+def naive_census_volume(code_l, code_r, min_disparity, num_disparities, invalid_cost,
+                        grad_l=None, grad_r=None, grad_weight=0, grad_cap=64):
+    """(H, W, D) uint8: popcount(l ^ r) + (grad_weight * min(|gl - gr|, cap)) >> 4, saturated."""
+    h, w = code_l.shape
+    out = np.full((h, w, num_disparities), invalid_cost, np.uint8)
+    for y in range(h):
+        for x in range(w):
+            for j in range(num_disparities):
+                xr = x - min_disparity - j
+                if 0 <= xr < w:
+                    c = bin(int(code_l[y, x]) ^ int(code_r[y, xr])).count("1")
+                    if grad_weight:
+                        g = abs(int(grad_l[y, x]) - int(grad_r[y, xr]))
+                        c += (grad_weight * min(g, grad_cap)) >> 4
+                    out[y, x, j] = min(c, 255)
+    return out
+
+
+def naive_window_cost(left, right, min_disparity, num_disparities, block, mode, invalid_cost):
+    """Window mean of |L - R| (mode 0) or Birchfield-Tomasi (mode 1), uint8, rounded half up.
+
+    Pixel values are doubled so BT's half-way interpolation stays integer; window clipped
+    at the border; pixels whose own match is outside contribute 0.
+    """
+    left = np.asarray(left, np.int64) * 2
+    right = np.asarray(right, np.int64) * 2
+    h, w = left.shape
+    r = block // 2
+    out = np.full((h, w, num_disparities), invalid_cost, np.uint8)
+    for j in range(num_disparities):
+        d = min_disparity + j
+        pix = np.zeros((h, w), np.int64)
+        for y in range(h):
+            for x in range(w):
+                xr = x - d
+                if not 0 <= xr < w:
+                    continue
+                il, ir = left[y, x], right[y, xr]
+                if mode == 0:
+                    pix[y, x] = abs(il - ir)
+                    continue
+                rv = [ir, (ir + right[y, max(xr - 1, 0)]) // 2, (ir + right[y, min(xr + 1, w - 1)]) // 2]
+                lv = [il, (il + left[y, max(x - 1, 0)]) // 2, (il + left[y, min(x + 1, w - 1)]) // 2]
+                dl = max(0, il - max(rv), min(rv) - il)
+                dr = max(0, ir - max(lv), min(lv) - ir)
+                pix[y, x] = min(dl, dr)
+        for y in range(h):
+            for x in range(w):
+                if not 0 <= x - d < w:
+                    continue
+                win = pix[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1]
+                out[y, x, j] = min(255, (int(win.sum()) + win.size) // (2 * win.size))
+    return out
+
+
+def naive_sgm_path(cost, guide, p1, p2lut, dy, dx):
+    """L_r of one path direction (dy, dx) (the path comes from p - (dy, dx)), int64 (H, W, D).
+
+    L(p, d) = C(p, d) + min(L(q, d), L(q, d +- 1) + P1, min_k L(q, k) + P2(p)) - min_k L(q, k)
+    with q = p - (dy, dx) and P2(p) = p2lut[|I(p) - I(q)|]; L(p) = C(p) where q is outside.
+    """
+    cost = np.asarray(cost, np.int64)
+    h, w, nd = cost.shape
+    out = np.zeros((h, w, nd), np.int64)
+    ys = range(h) if dy >= 0 else range(h - 1, -1, -1)
+    xs = list(range(w)) if dx >= 0 else list(range(w - 1, -1, -1))
+    for y in ys:
+        for x in xs:
+            qy, qx = y - dy, x - dx
+            if not (0 <= qy < h and 0 <= qx < w):
+                out[y, x] = cost[y, x]
+                continue
+            prev = out[qy, qx]
+            pm = prev.min()
+            p2 = int(p2lut[abs(int(guide[y, x]) - int(guide[qy, qx]))])
+            for d in range(nd):
+                best = prev[d]
+                if d > 0:
+                    best = min(best, prev[d - 1] + p1)
+                if d < nd - 1:
+                    best = min(best, prev[d + 1] + p1)
+                best = min(best, pm + p2)
+                out[y, x, d] = cost[y, x, d] + best - pm
+    return out
+
+
+SGM_DIRECTIONS = {
+    4: [(0, 1), (0, -1), (1, 0), (-1, 0)],
+    5: [(0, 1), (0, -1), (1, -1), (1, 0), (1, 1)],
+    8: [(0, 1), (0, -1), (1, -1), (1, 0), (1, 1), (-1, 1), (-1, 0), (-1, -1)],
+    16: [(0, 1), (0, -1)] + [(s * dy, s * dx) for s in (1, -1)
+                             for dy, dx in ((1, -2), (1, -1), (1, 0), (1, 1), (1, 2), (2, -1), (2, 1))],
+}
+
+
+def naive_sgm(cost, guide, p1, p2lut, paths, min_disparity):
+    """uint16 sum of the path costs of ``SGM_DIRECTIONS[paths]``; 65535 where x - d is outside."""
+    total = sum(naive_sgm_path(cost, guide, p1, p2lut, dy, dx) for dy, dx in SGM_DIRECTIONS[paths])
+    h, w, nd = cost.shape
+    x = np.arange(w)[:, None] - min_disparity - np.arange(nd)[None, :]
+    total[:, (x < 0) | (x >= w)] = 65535
+    return total.astype(np.uint16)
+
+
+def naive_fill_background(disp):
+    """Each NaN run on a row takes min(left neighbour, right neighbour) (the one that exists)."""
+    out = np.array(disp, np.float32)
+    h, w = out.shape
+    for y in range(h):
+        x = 0
+        while x < w:
+            if np.isfinite(out[y, x]):
+                x += 1
+                continue
+            s = x
+            while x < w and not np.isfinite(disp[y, x]):
+                x += 1
+            cands = [disp[y, s - 1]] if s > 0 else []
+            cands += [disp[y, x]] if x < w else []
+            if cands:
+                out[y, s:x] = min(cands)
+    return out
+
+
+def naive_median_valid(disp):
+    """Median of the finite values of each finite pixel's 3x3 window; NaN stays NaN."""
+    disp = np.asarray(disp, np.float32)
+    out = disp.copy()
+    h, w = disp.shape
+    for y in range(h):
+        for x in range(w):
+            if np.isfinite(disp[y, x]):
+                win = disp[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2]
+                out[y, x] = np.median(win[np.isfinite(win)])
+    return out

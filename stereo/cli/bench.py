@@ -27,7 +27,8 @@ def register(subparsers):
                    help=f"methods (space or comma separated; default: all available): {', '.join(METHODS)}")
     p.add_argument("--scenes", nargs="+", metavar="SCENE", help="scene folder names (default: all)")
     p.add_argument("-o", "--out", help="write results.json, results.md and PNG pictures here")
-    p.add_argument("--repeat", type=int, default=3, help="timed runs per method and scene (median; default 3)")
+    p.add_argument("--repeat", type=int, default=3, 
+                   help="timed runs per method and scene (median; default 3)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
@@ -38,10 +39,19 @@ def _names(values):
     return [n.strip() for v in values for n in v.split(",") if n.strip()] or None
 
 
+def _reclaim_dataset(args):
+    # `stereo bench --methods a b DIR`: nargs="+" swallows DIR; take it back when it is a folder.
+    for attr in ("scenes", "methods"):
+        values = getattr(args, attr)
+        if args.dataset is None and values and len(values) > 1 and Path(values[-1]).is_dir():
+            args.dataset = values.pop()
+
+
 def run(args):
     from ..bench import format_table, run_benchmark, write_report
     from ..paths import middlebury_dir
 
+    _reclaim_dataset(args)
     root = Path(args.dataset) if args.dataset else middlebury_dir()
     report = run_benchmark(root, _names(args.methods), _names(args.scenes), repeat=args.repeat,
                            progress=not args.no_progress, images=bool(args.out))

@@ -21,7 +21,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from ..postprocess.select import select_row
+from ..postprocess.select import lr_column, lr_rule, pixel_rules, select_row
 
 
 class PaddedPair:
@@ -156,6 +156,124 @@ def _bm_fused(lp, rrev, base, bs, min_disparity, sentinel, ratio, subpixel, lr_m
                        disp[y], mask[y], best[y], second[y], lrd[y], rkey_buf[band])
 
 
+_NOKEY32 = np.uint32(0xFFFFFFFF)
+_SENT16 = 65535
+
+
+@njit(cache=True)
+def _select_row_u16(colsum, bs, min_disparity, ratio, subpixel, lr_max_diff, o, zeros, rkey, dtmp,
+                    disp, mask, best_out, second_out, lr_out):
+    """Window sums of one row fused with the selection rules, for uint16 costs.
+
+    The window sum ``o[k]`` of the current column is updated in place along x; in the same
+    loop each candidate becomes a key ``cost << 16 | k`` so that a plain unsigned min gives
+    both the left winner (smallest cost, then smallest k) and, along the diagonal
+    ``x_r = x - d``, the right image's winner. Same results as :func:`select_row` on the
+    volume whose off-image cells hold 65535.
+    """
+    w = disp.shape[0]
+    nd = o.shape[0]
+    do_lr = lr_max_diff >= 0.0
+    sent = np.int64(_SENT16)
+    if do_lr:
+        for j in range(w):
+            rkey[j] = _NOKEY32
+    for k in range(nd):
+        o[k] = 0
+    for xc in range(bs - 1):
+        c = colsum[xc]
+        for k in range(nd):
+            o[k] += c[k]
+    for x in range(w):
+        cin = colsum[x + bs - 1]
+        cout = zeros if x == 0 else colsum[x - 1]
+        # candidates: 0 <= x - min_disparity - k <= w - 1
+        k_lo = max(0, x - min_disparity - w + 1)
+        k_hi = min(nd - 1, x - min_disparity)
+        if k_hi < k_lo:
+            for k in range(nd):
+                o[k] += cin[k] - cout[k]
+            best_out[x] = sent
+            second_out[x] = sent
+            mask[x] = _BORDER
+            dtmp[x] = np.nan
+            continue
+        for k in range(0, k_lo):
+            o[k] += cin[k] - cout[k]
+        for k in range(k_hi + 1, nd):
+            o[k] += cin[k] - cout[k]
+        n = k_hi - k_lo + 1
+        so = o[k_lo:k_hi + 1]
+        si = cin[k_lo:k_hi + 1]
+        su = cout[k_lo:k_hi + 1]
+        bmin = _NOKEY32
+        if do_lr:
+            j0 = w - 1 - x + min_disparity + k_lo
+            sr = rkey[j0:j0 + n]
+            for i in range(n):
+                v = np.uint16(so[i] + si[i] - su[i])
+                so[i] = v
+                key = (np.uint32(v) << np.uint32(16)) | np.uint32(k_lo + i)
+                bmin = min(bmin, key)
+                sr[i] = min(sr[i], key)
+        else:
+            for i in range(n):
+                v = np.uint16(so[i] + si[i] - su[i])
+                so[i] = v
+                key = (np.uint32(v) << np.uint32(16)) | np.uint32(k_lo + i)
+                bmin = min(bmin, key)
+        kb = np.int64(bmin & np.uint32(0xFFFF))
+        best = np.int64(bmin >> np.uint32(16))
+        smin = np.uint16(_SENT16)
+        for k in range(k_lo, kb - 1):
+            smin = min(smin, o[k])
+        for k in range(kb + 2, k_hi + 1):
+            smin = min(smin, o[k])
+        second = np.int64(smin)
+        cm = np.int64(o[kb - 1]) if kb - 1 >= k_lo else sent
+        cp = np.int64(o[kb + 1]) if kb + 1 <= k_hi else sent
+        d, m = pixel_rules(best, second, kb, cm, cp, nd, sent, ratio, subpixel, min_disparity)
+        best_out[x] = best
+        second_out[x] = second
+        mask[x] = m
+        dtmp[x] = d
+    # Left-right rule last: the right winner at x_r is final only once x_r + max_d is passed.
+    for x in range(w):
+        d = dtmp[x]
+        m = mask[x]
+        lr_out[x] = np.nan
+        if do_lr and best_out[x] != sent:
+            xr = lr_column(x, d)
+            if 0 <= xr < w:
+                rk = rkey[w - 1 - xr]
+                if rk != _NOKEY32:
+                    dist, bit = lr_rule(d, np.int64(rk & np.uint32(0xFFFF)), min_disparity,
+                                        lr_max_diff)
+                    lr_out[x] = dist
+                    m |= bit
+                    mask[x] = m
+        disp[x] = np.nan if m != 0 else d
+
+
+@njit(cache=True, parallel=True)
+def _bm_fused_u16(lp, rrev, base, bs, min_disparity, ratio, subpixel, lr_max_diff, nbands,
+                  colsum_buf, o_buf, zeros, rkey_buf, dtmp_buf, disp, mask, best, second, lrd):
+    h = disp.shape[0]
+    for band in prange(nbands):
+        y0 = band * h // nbands
+        y1 = (band + 1) * h // nbands
+        if y1 <= y0:
+            continue
+        colsum = colsum_buf[band]
+        _colsum_init(lp, rrev, y0, bs, base, colsum)
+        for y in range(y0, y1):
+            if y > y0:
+                _colsum_slide(lp, rrev, y + bs - 1, y - 1, base, colsum)
+            _select_row_u16(colsum, bs, min_disparity, ratio, subpixel, lr_max_diff, o_buf[band],
+                            zeros, rkey_buf[band], dtmp_buf[band], disp[y], mask[y], best[y],
+                            second[y], lrd[y])
+
+
 def _bands(h: int) -> int:
     # A few bands per thread balance load; each band pays one window-height start-up.
     return max(1, min(h, 2 * numba.get_num_threads()))
@@ -190,14 +308,23 @@ def bm_select(left: np.ndarray, right: np.ndarray, min_disparity: int, num_dispa
     dtype = np.dtype(dtype)
     sentinel = dtype.type(np.iinfo(dtype).max)
     colsum = np.empty((nb, w + block_size - 1, num_disparities), dtype)
-    acc = np.empty((nb, num_disparities), dtype)
-    row = np.empty((nb, w, num_disparities), dtype)
-    rkey = np.empty((nb, w), np.int64)
     disp = np.empty((h, w), np.float32)
     mask = np.empty((h, w), np.uint8)
     best = np.empty((h, w), np.int32)
     second = np.empty((h, w), np.int32)
     lrd = np.empty((h, w), np.float32)
+    if dtype == np.uint16 and num_disparities <= 0xFFFF:
+        o = np.empty((nb, num_disparities), np.uint16)
+        zeros = np.zeros(num_disparities, np.uint16)
+        rkey = np.empty((nb, w), np.uint32)
+        dtmp = np.empty((nb, w), np.float32)
+        _bm_fused_u16(pair.left, pair.right_rev, pair.base, block_size, min_disparity, ratio,
+                      subpixel, lr_max_diff, nb, colsum, o, zeros, rkey, dtmp, disp, mask, best,
+                      second, lrd)
+        return disp, mask, best, second, lrd
+    acc = np.empty((nb, num_disparities), dtype)
+    row = np.empty((nb, w, num_disparities), dtype)
+    rkey = np.empty((nb, w), np.int64)
     _bm_fused(pair.left, pair.right_rev, pair.base, block_size, min_disparity, sentinel, ratio,
               subpixel, lr_max_diff, nb, colsum, acc, row, rkey, disp, mask, best, second, lrd)
     return disp, mask, best, second, lrd

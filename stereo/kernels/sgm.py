@@ -87,33 +87,21 @@ def aggregate_horizontal(cost, guide, p1, p2lut, out):
             o[j] = a[j + 1]
         for x in range(1, w):
             p2 = p2lut[abs(np.int32(g[x]) - np.int32(g[x - 1]))]
+            o = out[y, x]
+            o[:] = 0
             # alternate the two buffers explicitly (swapping names hinders vectorisation)
             if x & 1:
-                m = _step(cost[y, x], a, m, b, p1, p2)
-                o = out[y, x]
-                for j in range(nd):
-                    o[j] = b[j + 1]
+                m = _step_acc(cost[y, x], a, m, b, p1, p2, o)
             else:
-                m = _step(cost[y, x], b, m, a, p1, p2)
-                o = out[y, x]
-                for j in range(nd):
-                    o[j] = a[j + 1]
+                m = _step_acc(cost[y, x], b, m, a, p1, p2, o)
         m = _start(cost[y, w - 1], a)
-        o = out[y, w - 1]
-        for j in range(nd):
-            o[j] += a[j + 1]
+        _accumulate(a, out[y, w - 1])
         for x in range(w - 2, -1, -1):
             p2 = p2lut[abs(np.int32(g[x]) - np.int32(g[x + 1]))]
             if (w - 1 - x) & 1:
-                m = _step(cost[y, x], a, m, b, p1, p2)
-                o = out[y, x]
-                for j in range(nd):
-                    o[j] += b[j + 1]
+                m = _step_acc(cost[y, x], a, m, b, p1, p2, out[y, x])
             else:
-                m = _step(cost[y, x], b, m, a, p1, p2)
-                o = out[y, x]
-                for j in range(nd):
-                    o[j] += a[j + 1]
+                m = _step_acc(cost[y, x], b, m, a, p1, p2, out[y, x])
 
 
 @njit(cache=True, inline="always")
@@ -214,7 +202,10 @@ def mark_outside(out, min_disparity):
     """Set cells whose match ``x - d`` is outside the right image to :data:`SENTINEL`."""
     h, w, nd = out.shape
     for y in prange(h):
+        # only the first and last columns can have matches outside the right image
         for x in range(w):
+            if x >= min_disparity + nd and x < w + min_disparity:
+                continue
             for j in range(nd):
                 xr = x - min_disparity - j
                 if xr < 0 or xr >= w:

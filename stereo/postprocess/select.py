@@ -104,13 +104,58 @@ def _right_keys(costs, sentinel, min_disparity, rkey_rev):
 
 
 @njit(cache=True)
+def pixel_rules(best, second, kb, cm, cp, nd, sentinel, ratio, subpixel, min_disparity):
+    """The per-pixel rules once the costs are reduced: returns ``(d, mask_bits)``.
+
+    ``best``/``second``: winning cost and best non-adjacent cost (``sentinel`` if none),
+    ``kb``: winning index, ``cm``/``cp``: costs at ``kb - 1``/``kb + 1`` (``sentinel``
+    when off the range or excluded), all as int64. ``d`` is the (sub-pixel) float32
+    disparity before any invalidation; the left-right rule is :func:`lr_rule`.
+    """
+    m = 0
+    if kb == 0 or kb == nd - 1:
+        m |= _OUT_OF_RANGE
+    if (kb > 0 and cm == sentinel) or (kb < nd - 1 and cp == sentinel):
+        m |= _BORDER
+    if ratio > 0 and second != sentinel and second * (100 - ratio) < best * 100:
+        m |= _NOT_UNIQUE
+    off = 0.0
+    if subpixel != 0 and cm != sentinel and cp != sentinel:
+        num = cm - cp
+        if subpixel == 1:
+            den = 2 * (cm - 2 * best + cp)
+        else:
+            den = 2 * (max(cm, cp) - best)
+        if den > 0:
+            off = num / den
+            if off > 0.5:
+                off = 0.5
+            elif off < -0.5:
+                off = -0.5
+    return np.float32(float(min_disparity + kb) + off), m
+
+
+@njit(cache=True)
+def lr_column(x, d):
+    """Right-image column ``floor(x - d + 0.5)`` the left-right rule looks at."""
+    return int(np.floor(x - np.float64(d) + 0.5))
+
+
+@njit(cache=True)
+def lr_rule(d, kr, min_disparity, lr_max_diff):
+    """``(|d - d_right|, LR_MISMATCH bit or 0)`` for the right image's winning index ``kr``."""
+    dist = abs(np.float64(d) - np.float64(min_disparity + kr))
+    return np.float32(dist), (_LR_MISMATCH if dist > lr_max_diff else 0)
+
+
+@njit(cache=True)
 def select_row(costs, sentinel, min_disparity, ratio, subpixel, lr_max_diff,
                disp, mask, best_out, second_out, lr_out, rkey):
     """Apply the selection rules to one image row of costs, shape (W, D).
 
     Shared by the volume kernel below and by fused matchers that never build a volume,
-    so the rules exist once. ``rkey`` is an int64 scratch of length W. Outputs are 1-D
-    rows (W,) of the :class:`Selection` arrays.
+    so the rules exist once (:func:`pixel_rules`, :func:`lr_rule`). ``rkey`` is an int64
+    scratch of length W. Outputs are 1-D rows (W,) of the :class:`Selection` arrays.
     """
     w, nd = costs.shape
     do_lr = lr_max_diff >= 0.0
@@ -142,44 +187,20 @@ def select_row(costs, sentinel, min_disparity, ratio, subpixel, lr_max_diff,
         second = np.int64(smin)
         best_out[x] = min(best, _INT32_MAX)
         second_out[x] = min(second, _INT32_MAX)
-
-        m = 0
-        if kb == 0 or kb == nd - 1:
-            m |= _OUT_OF_RANGE
         cm = sent64
         cp = sent64
         if kb > 0:
             cm = np.int64(row[kb - 1])
         if kb < nd - 1:
             cp = np.int64(row[kb + 1])
-        if (kb > 0 and cm == sent64) or (kb < nd - 1 and cp == sent64):
-            m |= _BORDER
-        if ratio > 0 and second != sent64 and second * (100 - ratio) < best * 100:
-            m |= _NOT_UNIQUE
-
-        off = 0.0
-        if subpixel != 0 and cm != sent64 and cp != sent64:
-            num = cm - cp
-            if subpixel == 1:
-                den = 2 * (cm - 2 * best + cp)
-            else:
-                den = 2 * (max(cm, cp) - best)
-            if den > 0:
-                off = num / den
-                if off > 0.5:
-                    off = 0.5
-                elif off < -0.5:
-                    off = -0.5
-        d = np.float32(float(min_disparity + kb) + off)
-
+        d, m = pixel_rules(best, second, kb, cm, cp, nd, sent64, ratio, subpixel, min_disparity)
         if do_lr:
-            xr = int(np.floor(x - np.float64(d) + 0.5))
+            xr = lr_column(x, d)
             if 0 <= xr < w and rkey[w - 1 - xr] != _NO_KEY:
-                kr = rkey[w - 1 - xr] & np.int64(0xFFFFFFFF)
-                dist = abs(np.float64(d) - np.float64(min_disparity + kr))
-                lr_out[x] = np.float32(dist)
-                if dist > lr_max_diff:
-                    m |= _LR_MISMATCH
+                dist, bit = lr_rule(d, rkey[w - 1 - xr] & np.int64(0xFFFFFFFF), min_disparity,
+                                    lr_max_diff)
+                lr_out[x] = dist
+                m |= bit
         mask[x] = m
         disp[x] = np.nan if m != 0 else d
 
@@ -243,5 +264,6 @@ def select_disparities(volume, min_disparity, *, uniqueness_ratio=10, subpixel="
     return Selection(disp, mask, best, second, lrd)
 
 
-__all__ = ["Selection", "select_disparities", "select_row", "check_selection_params",
+__all__ = ["Selection", "select_disparities", "select_row", "pixel_rules", "lr_column", "lr_rule",
+           "check_selection_params",
            "SUBPIXEL_MODES", "VOLUME_DTYPES"]

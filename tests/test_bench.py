@@ -1,0 +1,166 @@
+"""`stereo bench`, stereo.bench and stereo.middlebury_dataset, end to end on small scenes."""
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+from stereo.bench import (METHODS, available_methods, opencv_range, opencv_to_float, resolve_methods,
+                          run_benchmark)
+from stereo.cli.main import main
+from stereo.errors import FileFormatError, ParameterError
+from stereo.middlebury_dataset import list_scenes, load_scene
+from stereo.paths import middlebury_dir, samples_dir
+
+OPENCV = ["opencv-bm", "opencv-sgbm"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """A MiddEval3-style folder with the two synthetic sample scenes (and a stray file)."""
+    root = tmp_path_factory.mktemp("midd")
+    for name in ("planes", "negative"):
+        shutil.copytree(samples_dir() / name, root / name)
+    (root / "README.txt").write_text("not a scene")
+    (root / "empty").mkdir()
+    return root
+
+
+def test_list_and_load_scene(dataset):
+    assert list_scenes(dataset) == ["negative", "planes"]
+    scene = load_scene(dataset, "planes")
+    assert scene.left.dtype == np.uint8 and scene.left.shape == (240, 320, 3)
+    assert scene.gt.dtype == np.float32 and scene.nonocc.dtype == bool
+    assert scene.min_disparity == 0 and scene.num_disparities == 48
+    assert scene.nonocc.sum() < scene.gt_known.sum() == scene.gt.size
+    neg = load_scene(dataset, "negative")
+    assert (neg.min_disparity, neg.num_disparities) == (-7, 32)
+
+
+def test_load_scene_missing_file_names_it(dataset, tmp_path):
+    broken = tmp_path / "data"
+    shutil.copytree(dataset / "planes", broken / "planes")
+    (broken / "planes" / "mask0nocc.png").unlink()
+    with pytest.raises(FileFormatError, match="mask0nocc.png: missing scene file"):
+        load_scene(broken, "planes")
+    with pytest.raises(FileFormatError, match="no such scene folder"):
+        load_scene(broken, "Teddy")
+    with pytest.raises(FileFormatError, match="no scenes found"):
+        list_scenes(tmp_path / "data" / "planes")
+    with pytest.raises(FileFormatError, match="dataset folder not found"):
+        list_scenes(tmp_path / "nowhere")
+
+
+def test_opencv_conversions():
+    assert opencv_range(0, 70) == (0, 80)
+    assert opencv_range(-7, 32) == (-7, 32)
+    assert opencv_range(3, 1) == (3, 16)
+    d16 = np.array([[-8 * 16, -7 * 16, 0, 37, 24 * 16]], np.int16)  # -8*16 = OpenCV's invalid for min -7
+    out = opencv_to_float(d16, -7)
+    assert np.isnan(out[0, 0]) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[0, 1:], [-7.0, 0.0, 37 / 16, 24.0])
+
+
+def test_method_registry():
+    assert list(METHODS) == ["ours-bm", "ours-sgbm", "opencv-bm", "opencv-sgbm", "opencv-hh", "opencv-3way"]
+    assert set(OPENCV + ["opencv-hh", "opencv-3way"]) <= set(available_methods())
+    assert resolve_methods(None) == available_methods()
+    with pytest.raises(ParameterError, match="unknown method 'foo'; valid methods: ours-bm, ours-sgbm"):
+        resolve_methods(["foo"])
+
+
+def test_cli_end_to_end(dataset, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    monkeypatch.setenv("STEREO_DATA", str(dataset))  # no DATASET_DIR: the default comes from the env
+    rc = main(["bench", "--methods", ",".join(OPENCV), "--scenes", "planes", "negative", "--repeat", "2",
+               "--out", str(out), "--no-progress"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "MEAN" in text and "opencv-sgbm" in text and "-7..24" in text
+    data = json.loads((out / "results.json").read_text())
+    assert data["meta"]["repeat"] == 2 and data["meta"]["scenes"] == ["planes", "negative"]
+    rows = {(r["scene"], r["method"]): r for r in data["results"]}
+    assert set(rows) == {(s, m) for s in ("planes", "negative") for m in OPENCV}
+    for (scene, _), r in rows.items():
+        assert (r["min_disparity"], r["num_disparities"]) == ((0, 48) if scene == "planes" else (-7, 32))
+        assert (r["width"], r["height"]) == (320, 240) and len(r["times_s"]) == 2
+        assert r["time_s"] == pytest.approx(float(np.median(r["times_s"])))
+        assert r["mdisp_per_s"] == pytest.approx(320 * 240 * r["num_disparities"] / r["time_s"] / 1e6)
+        for region in ("nonocc", "all"):
+            m = r[region]
+            assert m["bad0.5"] >= m["bad1"] >= m["bad2"] >= m["bad4"] >= 0
+            assert 0 < m["density"] <= 100 and m["avgerr"] <= m["rms"]
+        assert r["nonocc"]["n_pixels"] < r["all"]["n_pixels"] == 320 * 240
+        assert 0 < r["abs_rel"] < 0.2 and r["first_call_s"] > 0
+    # SGBM on clean synthetic planes must be accurate; BM worse but sane.
+    assert rows["planes", "opencv-sgbm"]["nonocc"]["bad2"] < 15
+    assert rows["negative", "opencv-sgbm"]["nonocc"]["bad2"] < 15
+    assert rows["planes", "opencv-bm"]["nonocc"]["bad4"] < 30
+    mean = data["mean"]["opencv-sgbm"]["nonocc"]["bad2"]
+    assert mean == pytest.approx((rows["planes", "opencv-sgbm"]["nonocc"]["bad2"]
+                                  + rows["negative", "opencv-sgbm"]["nonocc"]["bad2"]) / 2)
+    md = (out / "results.md").read_text()
+    assert "| planes | opencv-bm |" in md and "## Depth and speed" in md
+    for scene in ("planes", "negative"):
+        assert (out / f"{scene}_gt.png").is_file()
+        for m in OPENCV:
+            assert (out / f"{scene}_{m}_disp.png").stat().st_size > 0
+            assert (out / f"{scene}_{m}_error.png").stat().st_size > 0
+    assert not [p for p in tmp_path.iterdir() if ".staging." in p.name]  # atomic output cleaned up
+
+
+@pytest.mark.parametrize("name", ["ours-bm", "ours-sgbm"])
+def test_our_matchers_in_bench(dataset, name):
+    if name not in available_methods():
+        pytest.skip(f"{name} not available: {METHODS[name].unavailable_reason()}")
+    report = run_benchmark(dataset, [name, "opencv-sgbm"], ["planes"], repeat=1, progress=False)
+    ours, cv = report.rows
+    assert ours["method"] == name and (ours["min_disparity"], ours["num_disparities"]) == (0, 48)
+    # our matchers search the same (rounded) range and must beat OpenCV SGBM on exact planes
+    assert ours["nonocc"]["bad2"] < cv["nonocc"]["bad2"]
+    assert ours["nonocc"]["bad2"] < 5.0
+
+
+def test_cli_errors(dataset, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["bench", str(tmp_path / "missing"), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "dataset folder not found" in err and "missing" in err
+    assert not out.exists()
+
+    assert main(["bench", str(dataset), "--methods", "opencv-bm", "nope", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown method 'nope'" in err and "opencv-3way" in err
+
+    assert main(["bench", str(dataset), "--scenes", "Teddy", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown scene 'Teddy'" in err and "negative, planes" in err
+
+    assert main(["bench", str(dataset), "--repeat", "0", "--no-progress"]) == 2
+    assert "repeat must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.middlebury
+def test_bench_on_middlebury_artl():
+    root = middlebury_dir()
+    if not (root / "ArtL" / "disp0GT.pfm").is_file():
+        pytest.skip(f"MiddEval3 trainingQ not found at {root} (set STEREO_DATA)")
+    assert len(list_scenes(root)) >= 10
+    report = run_benchmark(root, ["opencv-sgbm"], ["ArtL"], repeat=1, progress=False)
+    (row,) = report.rows
+    assert (row["min_disparity"], row["num_disparities"]) == (0, 64)  # ndisp 64
+    # OpenCV SGBM (blockSize 5) on ArtL quarter-res: ~18 % bad2 nonocc, dense scoring
+    assert 8.0 < row["nonocc"]["bad2"] < 30.0
+    assert row["all"]["bad2"] > row["nonocc"]["bad2"]
+    assert math.isfinite(row["abs_rel"]) and row["abs_rel"] < 0.1
+
+
+def test_cli_dataset_after_list_options(dataset, capsys):
+    # `--scenes planes DIR`: argparse's nargs="+" swallows DIR; the command takes it back.
+    rc = main(["bench", "--methods", "opencv-bm", "--scenes", "planes", str(dataset), "--repeat", "1",
+               "--no-progress"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "planes" in out and "negative" not in out

@@ -1,0 +1,138 @@
+"""SGBM kernels against their slow NumPy twins in tests/naive.py (exact comparisons)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+import naive
+from stereo.kernels.census import census_cost_volume, census_transform
+from stereo.kernels.pixel_costs import window_cost_volume
+from stereo.kernels.sgm import BIG, aggregate, aggregate_lines, p2_table
+from stereo.postprocess.confidence import confidence_map
+from stereo.postprocess.fill import fill_background
+from stereo.postprocess.median import median3x3_valid
+from stereo import flags
+
+
+def _pair(seed, h=11, w=17, hi=256):
+    rng = np.random.default_rng(seed)
+    left = rng.integers(0, hi, (h, w)).astype(np.uint16)
+    right = np.roll(left, -2, axis=1) + rng.integers(0, 3, (h, w)).astype(np.uint16)
+    return left, right
+
+
+@pytest.mark.parametrize("win", [(3, 3), (5, 3), (9, 7), (7, 9)])
+def test_census_transform_matches_naive(win):
+    left, _ = _pair(1)
+    np.testing.assert_array_equal(census_transform(left, *win), naive.naive_census(left, *win))
+
+
+def test_census_uses_all_bits_of_9x7():
+    img = np.arange(63, dtype=np.uint16).reshape(7, 9) * 3
+    img[3, 4] = 1000     # centre brighter than every neighbour: 62 one-bits
+    assert bin(int(census_transform(img, 9, 7)[3, 4])).count("1") == 62
+
+
+@pytest.mark.parametrize("min_d,nd,gw", [(0, 6, 0), (-3, 7, 0), (2, 5, 8)])
+def test_census_cost_volume_matches_naive(min_d, nd, gw):
+    left, right = _pair(2)
+    cl, cr = census_transform(left, 5, 3), census_transform(right, 5, 3)
+    gl = (left.astype(np.int16) * 3 - 100)
+    gr = (right.astype(np.int16) * 2 - 50)
+    got = census_cost_volume(cl, cr, gl, gr, np.int64(min_d), np.int64(nd), np.int64(gw),
+                             np.int64(64), np.int64(14))
+    want = naive.naive_census_volume(cl, cr, min_d, nd, 14, gl, gr, gw, 64)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("mode", [0, 1])
+@pytest.mark.parametrize("min_d", [0, -2])
+def test_window_cost_volume_matches_naive(mode, min_d):
+    left, right = _pair(3)
+    left, right = left.astype(np.uint8), np.minimum(right, 255).astype(np.uint8)
+    got = window_cost_volume(left, right, np.int64(min_d), np.int64(6), np.int64(3), np.int64(3),
+                             np.int64(mode), np.int64(255))
+    np.testing.assert_array_equal(got, naive.naive_window_cost(left, right, min_d, 6, 3, mode, 255))
+
+
+def _volume(seed, h=9, w=13, nd=7):
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(0, 64, (h, w, nd)).astype(np.uint8)
+    guide = rng.integers(0, 256, (h, w)).astype(np.uint8)
+    return cost, guide
+
+
+@pytest.mark.parametrize("dx", [-2, -1, 0, 1, 2])
+@pytest.mark.parametrize("down", [True, False])
+def test_single_path_recursion_matches_naive(dx, down):
+    cost, guide = _volume(4)
+    lut = p2_table(7, 40, 20.0)
+    out = np.zeros(cost.shape, np.uint16)
+    aggregate_lines(cost, guide, np.int32(7), lut, np.int64(dx), np.int64(0), np.int64(1),
+                    down, not down, out)
+    step = (1, dx) if down else (-1, -dx)
+    np.testing.assert_array_equal(out, naive.naive_sgm_path(cost, guide, 7, lut, *step))
+
+
+@pytest.mark.parametrize("paths", [4, 5, 8, 16])
+def test_aggregate_matches_naive(paths):
+    cost, guide = _volume(5)
+    lut = p2_table(6, 50, 0.0)
+    got = aggregate(cost, guide, 6, lut, paths, -2)
+    np.testing.assert_array_equal(got, naive.naive_sgm(cost, guide, 6, lut, paths, -2))
+
+
+def test_aggregate_same_with_one_and_two_threads():
+    cost, guide = _volume(6, h=40, w=70, nd=20)
+    lut = p2_table(8, 90, 15.0)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = aggregate(cost, guide, 8, lut, 8, 0)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = aggregate(cost, guide, 8, lut, 8, 0)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_p2_table_adapts_and_stays_above_p1():
+    lut = p2_table(10, 120, 16.0)
+    assert lut[0] == 120 and lut[16] == 60 and lut.min() == 11
+    assert (np.diff(lut) <= 0).all()
+    assert (p2_table(10, 120, 0.0) == 120).all()
+    assert BIG > 255 + 4000
+
+
+def test_fill_background_matches_naive_and_flags():
+    rng = np.random.default_rng(7)
+    disp = rng.uniform(0, 30, (12, 20)).astype(np.float32)
+    disp[rng.random(disp.shape) < 0.4] = np.nan
+    disp[3] = np.nan                      # a row with nothing to fill from stays NaN
+    mask = np.where(np.isnan(disp), flags.LR_MISMATCH, 0).astype(np.uint8)
+    filled, fmask = fill_background(disp, mask)
+    np.testing.assert_array_equal(filled, naive.naive_fill_background(disp))
+    holes = np.isnan(disp) & np.isfinite(filled)
+    assert ((fmask & flags.FILLED) != 0).tolist() == holes.tolist()
+    assert ((fmask & flags.LR_MISMATCH) != 0).tolist() == np.isnan(disp).tolist()
+    assert np.isnan(disp).sum() > 0 and np.isnan(filled[3]).all()
+
+
+def test_median_matches_naive():
+    rng = np.random.default_rng(8)
+    disp = rng.uniform(0, 30, (15, 21)).astype(np.float32)
+    disp[rng.random(disp.shape) < 0.2] = np.nan
+    np.testing.assert_allclose(median3x3_valid(disp), naive.naive_median_valid(disp), rtol=0, atol=1e-6)
+
+
+def test_confidence_range_and_invalid_zero():
+    disp = np.array([[1.0, np.nan, 3.0, 4.0]], np.float32)
+    best = np.array([[0, 5, 10, 10]], np.int32)
+    second = np.array([[20, 9, 10, 40]], np.int32)
+    lr = np.array([[0.0, 0.0, 0.0, 1.5]], np.float32)
+    conf = confidence_map(disp, best, second, lr, 1.0)
+    assert conf.dtype == np.float32 and conf.shape == disp.shape
+    assert conf[0, 0] == 1.0 and conf[0, 1] == 0.0 and conf[0, 2] == 0.0
+    assert 0.0 < conf[0, 3] < 1.0
