@@ -135,8 +135,11 @@ def _open_storage(path: Path):
     _read_text(path)  # existence / readability with our messages
     try:
         fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
-    except cv2.error as exc:
-        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "parse error"
+    except (cv2.error, SystemError) as exc:  # the binding reports parse errors as SystemError
+        cause = exc.__cause__ if isinstance(exc, SystemError) and exc.__cause__ else exc
+        text = str(cause).strip()
+        msg = text.splitlines()[-1].strip() if text else "parse error"
+        msg = msg.split(" error: ", 1)[-1]  # drop OpenCV's source-file prefix
         raise FileFormatError(f"{path}: not a valid OpenCV FileStorage file ({msg})", str(path)) from None
     if not fs.isOpened():
         raise FileFormatError(f"{path}: OpenCV could not open it as a FileStorage file", str(path))

@@ -130,6 +130,21 @@ class StereoCalibration:
             [0.0, 0.0, 1.0 / b, self.doffs / b],
         ])
 
+    def search_range(self) -> tuple[int, int] | None:
+        """Disparity search range ``(min_disparity, num_disparities)`` from the ndisp hint.
+
+        Middlebury's ``ndisp`` bounds disparities from 0: the range is [0, ndisp). A file
+        with a negative ``vmin`` (our negative-disparity sample) counts ndisp from
+        ``floor(vmin)``, widened by 2 px because vmin is the tight bound and a match on the
+        range edge is invalid. None when the file gives no ndisp.
+        """
+        if not self.ndisp:
+            return None
+        if self.vmin is not None and self.vmin < 0:
+            margin = 2
+            return int(np.floor(self.vmin)) - margin, int(self.ndisp) + margin
+        return 0, int(self.ndisp)
+
     def scaled(self, factor: float) -> "StereoCalibration":
         """The model for images resized by ``factor`` (pixel quantities scale, baseline not)."""
         factor = _finite(factor, "factor")

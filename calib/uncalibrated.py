@@ -62,6 +62,26 @@ def _features(gray_l, gray_r, max_features):
     return pl, pr
 
 
+def _align_disparity(H1, H2, pl, pr) -> np.ndarray:
+    """Fix the x-affine freedom of Hartley rectification on the left image.
+
+    Any row-preserving map ``x' = a*x + b*y + c`` applied to one image keeps the rows
+    aligned but tilts and shifts the disparity field; OpenCV picks it to make disparities
+    small. We choose it so rectified disparities best match (least squares) the raw
+    horizontal offsets of the inlier matches: near points keep large positive
+    disparities, as in the raw pair, and no spurious gradient across the image remains.
+    """
+    rl = cv2.perspectiveTransform(pl.reshape(-1, 1, 2), H1).reshape(-1, 2)
+    rr = cv2.perspectiveTransform(pr.reshape(-1, 1, 2), H2).reshape(-1, 2)
+    A = np.column_stack([rl[:, 0], rl[:, 1], np.ones(len(rl))])
+    target = (pl[:, 0] - pr[:, 0]) + rr[:, 0]
+    coef, *_ = np.linalg.lstsq(A, target, rcond=None)
+    if not np.all(np.isfinite(coef)) or coef[0] <= 0:
+        return H1
+    M = np.array([[coef[0], coef[1], coef[2]], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    return M @ H1
+
+
 def _shear_correction(H, size) -> np.ndarray:
     """Row-preserving shear (x' = a*x + b*y) that restores right angles and aspect ratio
     of the image midlines under ``H`` (Loop & Zhang, 1999). Applied to both images, it
@@ -135,6 +155,7 @@ def rectify_uncalibrated(left, right, *, max_features: int = 4000, ransac_thresh
         raise CalibrationError("cv2.stereoRectifyUncalibrated failed (epipole inside the image?)")
     rl = cv2.perspectiveTransform(pl.reshape(-1, 1, 2), H1).reshape(-1, 2)
     rr = cv2.perspectiveTransform(pr.reshape(-1, 1, 2), H2).reshape(-1, 2)
+    H1 = _align_disparity(H1, H2, pl, pr)
     S = _shear_correction(H1, (w, h))
     H1, H2 = S @ H1, S @ H2
     rl = cv2.perspectiveTransform(pl.reshape(-1, 1, 2), H1).reshape(-1, 2)

@@ -52,16 +52,16 @@ class Scene:
 
     @property
     def min_disparity(self) -> int:
-        """0, or ``floor(vmin)`` when ``calib.txt`` states a negative ``vmin``."""
-        vmin = getattr(self.calib, "vmin", None)
-        return int(math.floor(vmin)) if vmin is not None and vmin < 0 else 0
+        """Start of the search range: ``calib.search_range()``, else 0."""
+        hint = self.calib.search_range()
+        return hint[0] if hint is not None else 0
 
     @property
     def num_disparities(self) -> int:
-        """``ndisp`` from ``calib.txt`` (else enough to cover the ground truth)."""
-        ndisp = getattr(self.calib, "ndisp", None)
-        if ndisp:
-            return int(ndisp)
+        """Length of the search range: from ``calib.txt`` (else enough to cover the ground truth)."""
+        hint = self.calib.search_range()
+        if hint is not None:
+            return hint[1]
         known = self.gt[self.gt_known]
         top = float(known.max()) if known.size else 64.0
         return max(1, int(math.ceil(top)) - self.min_disparity + 1)

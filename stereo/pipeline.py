@@ -71,7 +71,7 @@ def choose_range(width: int, calibration=None, *, min_disparity=None, num_dispar
     """Decide the search range and say where it came from.
 
     Priority: explicit numbers; then near/far depths through the calibration; then a
-    Middlebury ``ndisp`` hint (range [0, ndisp)); then a default of 64 disparities from 0
+    Middlebury ``ndisp`` hint (``StereoCalibration.search_range``); then a default of 64 disparities from 0
     (at most the image width).
     """
     if (near_m is not None or far_m is not None) and (min_disparity is not None or num_disparities is not None):
@@ -85,9 +85,10 @@ def choose_range(width: int, calibration=None, *, min_disparity=None, num_dispar
         lo, n = disparity_range(_rectified(calibration), near_m, far_m)
         return int(lo), int(n), f"near {near_m:g} m / far {far_m:g} m"
     rect = _rectified(calibration) if calibration is not None else None
-    if num_disparities is None and rect is not None and getattr(rect, "ndisp", None):
-        lo = 0 if min_disparity is None else int(min_disparity)
-        return lo, int(rect.ndisp), "calibration ndisp"
+    hint = rect.search_range() if rect is not None else None
+    if num_disparities is None and hint is not None:
+        lo = hint[0] if min_disparity is None else int(min_disparity)
+        return lo, hint[1], "calibration ndisp"
     lo = 0 if min_disparity is None else int(min_disparity)
     n = num_disparities if num_disparities is not None else min(DEFAULT_NUM_DISPARITIES, max(1, width - 1))
     return lo, int(n), "given" if num_disparities is not None else "default"

@@ -71,7 +71,8 @@ class SGBM:
             (9x7 max with 9 wide). Default (9, 7).
         block_size: odd window side for "sad"/"bt", pixels (default 5).
         grad_weight: census only; weight of the gradient term in 1/16 per grey level
-            (0 = off, default 4: a quarter of a bit per grey level, capped at 64 levels).
+            (0 = off; None = 4 for census: a quarter of a bit per grey level, capped at
+            64 levels).
         paths: 4, 5, 8 (default) or 16 aggregation directions.
         p1, p2: SGM penalties in cost units (None = default for the cost: census 10/120,
             sad/bt 12/140). Need ``0 <= p1 <= p2`` and ``paths * (max cost + p2) < 65535``.
@@ -98,7 +99,7 @@ class SGBM:
     cost: str = "census"
     census_window: tuple = (9, 7)
     block_size: int = 5
-    grad_weight: int = 4
+    grad_weight: int | None = None
     paths: int = 8
     p1: int | None = None
     p2: int | None = None
@@ -128,6 +129,8 @@ class SGBM:
                                  "fit in a census code (9x7 is the largest standard window)")
         object.__setattr__(self, "census_window", (cw, ch))
         check_int(self.block_size, "block_size", minimum=1, maximum=31, odd=True)
+        if self.grad_weight is None:
+            object.__setattr__(self, "grad_weight", 4 if self.cost == "census" else 0)
         check_int(self.grad_weight, "grad_weight", minimum=0, maximum=64)
         if self.grad_weight and self.cost != "census":
             raise ParameterError("grad_weight applies to cost='census' only")

@@ -36,7 +36,7 @@ def test_list_and_load_scene(dataset):
     assert scene.min_disparity == 0 and scene.num_disparities == 48
     assert scene.nonocc.sum() < scene.gt_known.sum() == scene.gt.size
     neg = load_scene(dataset, "negative")
-    assert (neg.min_disparity, neg.num_disparities) == (-7, 32)
+    assert (neg.min_disparity, neg.num_disparities) == neg.calib.search_range() == (-9, 34)
 
 
 def test_load_scene_missing_file_names_it(dataset, tmp_path):
@@ -78,7 +78,7 @@ def test_cli_end_to_end(dataset, tmp_path, monkeypatch, capsys):
                "--out", str(out), "--no-progress"])
     assert rc == 0
     text = capsys.readouterr().out
-    assert "MEAN" in text and "opencv-sgbm" in text and "-7..24" in text
+    assert "MEAN" in text and "opencv-sgbm" in text and "-9..38" in text
     data = json.loads((out / "results.json").read_text())
     assert data["meta"]["repeat"] == 2 and data["meta"]["scenes"] == ["planes", "negative"]
     rows = {(r["scene"], r["method"]): r for r in data["results"]}

@@ -151,7 +151,7 @@ def test_other_costs_and_path_counts_run_on_a_synthetic_pair():
     ({"p1": -1}, "p1 must be >= 0"),
     ({"p2": "big"}, "p2 must be an integer"),
     ({"p1": 20, "p2": 10}, r"p2 \(10\) must be >= p1"),
-    ({"paths": 16, "p2": 4000}, "too large for 16 paths"),
+    ({"paths": 16, "p2": 5000}, "too large for 16 paths"),
     ({"p2_adapt": -1.0}, "p2_adapt must be >= 0"),
     ({"uniqueness_ratio": 100}, "uniqueness_ratio must be <= 99"),
     ({"subpixel": "cubic"}, "subpixel must be one of"),

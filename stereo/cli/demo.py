@@ -42,14 +42,8 @@ def run(args):
     for name in args.scenes:
         scene = load_scene(root, name)
         rect = scene.calib
-        scene_opts = dict(opts)
-        if scene_opts.get("min_disparity") is None and scene_opts.get("num_disparities") is None \
-                and "near_m" not in scene_opts and rect.vmin is not None and rect.vmin < 0:
-            # The negative-disparity sample states its range through vmin/vmax.
-            scene_opts["min_disparity"] = int(rect.vmin) - 2
-            scene_opts["num_disparities"] = int(rect.vmax) - int(rect.vmin) + 5
         t0 = time.perf_counter()
-        res = match_pair(scene.left, scene.right, calibration=rect, **scene_opts)
+        res = match_pair(scene.left, scene.right, calibration=rect, **opts)
         seconds = time.perf_counter() - t0
         outdir = Path(args.out) / name
         written = write_pair_outputs(res, outdir)
@@ -62,6 +56,6 @@ def run(args):
             print("   " + line)
         print(f"   vs ground truth (non-occluded, dense scoring): bad1.0 {err['bad1']:.1f}%  "
               f"bad2.0 {err['bad2']:.1f}%  avgerr {err['avgerr']:.2f} px  "
-              f"density {err['density']:.1f}%  depth AbsRel {depth_err['absrel']:.4f}")
+              f"density {err['density']:.1f}%  depth AbsRel {100 * depth_err['abs_rel']:.2f}%")
         print(f"   wrote {len(written)} files to {outdir}")
     return 0

@@ -21,6 +21,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .. import flags
 from ..postprocess.select import lr_column, lr_rule, pixel_rules, select_row
 
 
@@ -157,6 +158,7 @@ def _bm_fused(lp, rrev, base, bs, min_disparity, sentinel, ratio, subpixel, lr_m
 
 
 _NOKEY32 = np.uint32(0xFFFFFFFF)
+_BORDER = int(flags.BORDER)
 _SENT16 = 65535
 
 
