@@ -84,7 +84,7 @@ def test_cli_end_to_end(dataset, tmp_path, monkeypatch, capsys):
     rows = {(r["scene"], r["method"]): r for r in data["results"]}
     assert set(rows) == {(s, m) for s in ("planes", "negative") for m in OPENCV}
     for (scene, _), r in rows.items():
-        assert (r["min_disparity"], r["num_disparities"]) == ((0, 48) if scene == "planes" else (-7, 32))
+        assert (r["min_disparity"], r["num_disparities"]) == ((0, 48) if scene == "planes" else (-9, 48))
         assert (r["width"], r["height"]) == (320, 240) and len(r["times_s"]) == 2
         assert r["time_s"] == pytest.approx(float(np.median(r["times_s"])))
         assert r["mdisp_per_s"] == pytest.approx(320 * 240 * r["num_disparities"] / r["time_s"] / 1e6)
