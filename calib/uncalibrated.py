@@ -32,6 +32,8 @@ class UncalibratedRectification:
         residual_dy_median, residual_dy_p95: |y_left - y_right| of the inlier matches after
             rectification, pixels.
         n_inliers: number of RANSAC inlier matches.
+        disparity_range: (1st, 99th) percentile of the inlier disparities after
+            rectification, pixels (the 1st is 0 by construction): a search range hint.
     """
 
     left_r: np.ndarray
@@ -42,6 +44,7 @@ class UncalibratedRectification:
     residual_dy_median: float
     residual_dy_p95: float
     n_inliers: int
+    disparity_range: tuple = (0.0, 0.0)
 
 
 def _features(gray_l, gray_r, max_features):
@@ -130,8 +133,9 @@ def rectify_uncalibrated(left, right, *, max_features: int = 4000, ransac_thresh
         min_inliers: fewest inlier matches accepted.
 
     Returns:
-        :class:`UncalibratedRectification`; disparity ``x_left - x_right`` of the rectified
-        pair is mostly positive for a rig whose right camera is on the right.
+        :class:`UncalibratedRectification`. Disparities ``x_left - x_right`` follow the raw
+        pair's horizontal offsets (near = larger) up to scale, shifted so the inlier
+        matches start at 0 (see ``disparity_range``).
 
     Raises:
         CalibrationError: not enough matches / inliers, or a degenerate geometry.
@@ -153,27 +157,41 @@ def rectify_uncalibrated(left, right, *, max_features: int = 4000, ransac_thresh
     ok, H1, H2 = cv2.stereoRectifyUncalibrated(pl.reshape(-1, 1, 2), pr.reshape(-1, 1, 2), F, (w, h))
     if not ok:
         raise CalibrationError("cv2.stereoRectifyUncalibrated failed (epipole inside the image?)")
-    rl = cv2.perspectiveTransform(pl.reshape(-1, 1, 2), H1).reshape(-1, 2)
-    rr = cv2.perspectiveTransform(pr.reshape(-1, 1, 2), H2).reshape(-1, 2)
     H1 = _align_disparity(H1, H2, pl, pr)
     S = _shear_correction(H1, (w, h))
     H1, H2 = S @ H1, S @ H2
-    rl = cv2.perspectiveTransform(pl.reshape(-1, 1, 2), H1).reshape(-1, 2)
-    rr = cv2.perspectiveTransform(pr.reshape(-1, 1, 2), H2).reshape(-1, 2)
-    # The homographies may mirror x (or y); undo it on both so left stays left and up stays up.
-    flip = np.eye(3)
-    if np.median(rl[:, 0] - rr[:, 0]) < 0:
-        flip[0, 0] = -1
-    if np.linalg.det(H1[:2, :2]) * flip[0, 0] < 0:
-        flip[1, 1] = -1
-    H1, H2 = _fit_to_frame(flip @ H1, flip @ H2, (w, h))
-    rl = cv2.perspectiveTransform(pl.reshape(-1, 1, 2), H1).reshape(-1, 2)
-    rr = cv2.perspectiveTransform(pr.reshape(-1, 1, 2), H2).reshape(-1, 2)
+    H1, H2 = _unmirror(H1, H2, (w, h))
+    # Disparity is known only up to scale and shift: shift it so that the inlier matches
+    # start at 0 (1st percentile), which lets a matcher search from min_disparity = 0.
+    d = _map(pl, H1)[:, 0] - _map(pr, H2)[:, 0]
+    shift = np.array([[1.0, 0.0, -np.percentile(d, 1)], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    H1, H2 = _fit_to_frame(shift @ H1, H2, (w, h))
+    rl, rr = _map(pl, H1), _map(pr, H2)
     dy = np.abs(rl[:, 1] - rr[:, 1])
-    warp = lambda img, H: cv2.warpPerspective(np.ascontiguousarray(img), H, (w, h), flags=cv2.INTER_LINEAR,  # noqa: E731
-                                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return UncalibratedRectification(warp(left, H1), warp(right, H2), H1, H2, F,
-                                     float(np.median(dy)), float(np.percentile(dy, 95)), int(inl.sum()))
+    d = rl[:, 0] - rr[:, 0]
+    return UncalibratedRectification(_warp(left, H1, (w, h)), _warp(right, H2, (w, h)), H1, H2, F,
+                                     float(np.median(dy)), float(np.percentile(dy, 95)), int(inl.sum()),
+                                     (float(np.percentile(d, 1)), float(np.percentile(d, 99))))
+
+
+def _warp(img, H, size):
+    return cv2.warpPerspective(np.ascontiguousarray(img), H, size, flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def _map(points, H):
+    return cv2.perspectiveTransform(np.asarray(points, np.float64).reshape(-1, 1, 2), H).reshape(-1, 2)
+
+
+def _unmirror(H1, H2, size):
+    """Undo an x or y mirror introduced by the homographies (applied to both images, so
+    left stays left, up stays up and rows stay aligned)."""
+    w, h = size
+    mids = np.float64([[0, (h - 1) / 2], [w - 1, (h - 1) / 2], [(w - 1) / 2, 0], [(w - 1) / 2, h - 1]])
+    left_mid, right_mid, top_mid, bottom_mid = _map(mids, H1)
+    flip = np.diag([-1.0 if right_mid[0] < left_mid[0] else 1.0,
+                    -1.0 if bottom_mid[1] < top_mid[1] else 1.0, 1.0])
+    return flip @ H1, flip @ H2
 
 
 __all__ = ["UncalibratedRectification", "rectify_uncalibrated"]

@@ -8,8 +8,9 @@ Conventions used everywhere: the left image is the reference; disparity
 from .errors import CalibrationError, FileFormatError, InputError, ParameterError, StereoError
 from .result import MatchResult
 from .block_matcher import BlockMatcher
+from .sgbm import SGBM
 
 __version__ = "0.1.0"
 
 __all__ = ["StereoError", "InputError", "ParameterError", "FileFormatError", "CalibrationError",
-           "MatchResult", "BlockMatcher", "__version__"]
+           "MatchResult", "BlockMatcher", "SGBM", "__version__"]

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from . import flags
 from .kernels.block_cost import bm_select, cost_dtype
-from .kernels.prefilter import PREFILTERS, max_pixel_cost, prefilter
+from .kernels.prefilter import PREFILTERS, max_pixel_cost, prefilter, xsobel_magnitude
 from .postprocess.confidence import confidence_map
 from .postprocess.select import check_selection_params
 from .postprocess.speckle import remove_speckles
-from .postprocess.texture import low_texture_mask
+from .postprocess.texture import low_texture_from_magnitude, mark_invalid
 from .result import MatchResult
 from .validation import check_choice, check_float, check_int, pair_to_gray
 
@@ -100,8 +101,11 @@ class BlockMatcher:
         return self.min_disparity + self.num_disparities - 1
 
     def compute(self, left, right) -> np.ndarray:
-        """float32 (H, W) disparity of the left image, pixels, NaN where invalid."""
-        return self.match(left, right).disparity
+        """float32 (H, W) disparity of the left image, pixels, NaN where invalid.
+
+        Same disparities as :meth:`match`, without building the confidence map.
+        """
+        return self._run(left, right)[0]
 
     def match(self, left, right) -> MatchResult:
         """Disparity, invalid-reason mask (:mod:`stereo.flags`) and confidence.
@@ -109,6 +113,12 @@ class BlockMatcher:
         ``left``/``right``: rectified images of the same size and dtype, grey or BGR(A),
         uint8/uint16/float (see :func:`stereo.validation.check_pair`). Not modified.
         """
+        disp, mask, best, second, lrd, sentinel = self._run(left, right)
+        conf = confidence_map(disp, best, second, lrd, max(self.lr_max_diff, 0.0), sentinel=sentinel)
+        return MatchResult(disparity=disp, mask=mask, min_disparity=self.min_disparity,
+                           num_disparities=self.num_disparities, confidence=conf)
+
+    def _run(self, left, right):
         gl, gr = pair_to_gray(left, right)
         cap = self.prefilter_cap
         pl = prefilter(gl, self.prefilter, cap)
@@ -119,15 +129,14 @@ class BlockMatcher:
         disp, mask, best, second, lrd = bm_select(pl, pr, self.min_disparity, self.num_disparities,
                                                   self.block_size, dtype, ratio, sub, lr)
         if self.texture_threshold > 0:
-            low = low_texture_mask(gl, self.block_size, self.texture_threshold, cap)
-            mask[low] |= flags.LOW_TEXTURE
-            disp[low] = np.nan
+            # |xsobel prefilter - cap| is exactly the clipped gradient the texture test sums
+            mag = (cv2.absdiff(pl, cap) if self.prefilter == "xsobel"
+                   else xsobel_magnitude(gl, cap))
+            low = low_texture_from_magnitude(mag, self.block_size, self.texture_threshold)
+            mark_invalid(disp, mask, low, flags.LOW_TEXTURE)
         if self.speckle_window_size > 0:
             remove_speckles(disp, mask, self.speckle_window_size, self.speckle_range)
-        conf = confidence_map(disp, best, second, lrd, max(lr, 0.0),
-                              sentinel=int(min(np.iinfo(dtype).max, 2**31 - 1)))
-        return MatchResult(disparity=disp, mask=mask, min_disparity=self.min_disparity,
-                           num_disparities=self.num_disparities, confidence=conf)
+        return disp, mask, best, second, lrd, int(min(np.iinfo(dtype).max, 2**31 - 1))
 
 
 __all__ = ["BlockMatcher"]

@@ -40,12 +40,12 @@ import numpy as np
 from .errors import InputError, ParameterError
 from .kernels.census import census_cost_volume, census_transform
 from .kernels.pixel_costs import window_cost_volume
-from .kernels.sgm import PATH_COUNTS, aggregate, p2_table
+from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background
 from .postprocess.median import median3x3_valid
 from .postprocess.speckle import remove_speckles
-from .postprocess.select import check_selection_params, select_disparities
+from .postprocess.select import check_selection_params
 from .result import MatchResult
 from .validation import check_choice, check_float, check_int, pair_to_gray
 
@@ -196,6 +196,7 @@ class SGBM:
         guide_l, guide_r = _to_uint8_pair(gl, gr)
         prep = self._prepare_costs(gl, gr, guide_l, guide_r)
         lut = p2_table(self.p1, self.p2, self.p2_adapt)
+        ratio, sub, lr = check_selection_params(self.uniqueness_ratio, self.subpixel, self.lr_max_diff)
         disp = np.empty((h, w), np.float32)
         mask = np.empty((h, w), np.uint8)
         best = np.empty((h, w), np.int32)
@@ -203,12 +204,9 @@ class SGBM:
         lrd = np.empty((h, w), np.float32)
         for y0, y1, e0, e1 in self._stripes(h, w):
             cost = self._cost_volume(prep, e0, e1)
-            volume = aggregate(cost, np.ascontiguousarray(guide_l[e0:e1]), self.p1, lut, self.paths,
-                               self.min_disparity)
+            sel = aggregate_select(cost, np.ascontiguousarray(guide_l[e0:e1]), self.p1, lut, self.paths,
+                                   self.min_disparity, ratio, sub, lr)
             del cost
-            sel = select_disparities(volume, self.min_disparity, uniqueness_ratio=self.uniqueness_ratio,
-                                     subpixel=self.subpixel, lr_max_diff=self.lr_max_diff)
-            del volume
             a, b = y0 - e0, y1 - e0
             disp[y0:y1] = sel.disparity[a:b]
             mask[y0:y1] = sel.mask[a:b]

@@ -136,3 +136,17 @@ def test_confidence_range_and_invalid_zero():
     assert conf.dtype == np.float32 and conf.shape == disp.shape
     assert conf[0, 0] == 1.0 and conf[0, 1] == 0.0 and conf[0, 2] == 0.0
     assert 0.0 < conf[0, 3] < 1.0
+
+
+@pytest.mark.parametrize("min_d", [0, -3])
+def test_fused_selection_equals_selection_of_the_volume(min_d):
+    from stereo.kernels.sgm import aggregate_select
+    from stereo.postprocess.select import select_disparities
+    cost, guide = _volume(9, h=12, w=30, nd=9)
+    lut = p2_table(5, 40, 10.0)
+    fused = aggregate_select(cost, guide, 5, lut, 8, min_d, 10, 2, 1.0)
+    ref = select_disparities(aggregate(cost, guide, 5, lut, 8, min_d), min_d, uniqueness_ratio=10,
+                             subpixel="equiangular", lr_max_diff=1.0)
+    for got, want in zip(fused, ref):
+        np.testing.assert_array_equal(got, want)
+    assert np.isfinite(fused.disparity).any()

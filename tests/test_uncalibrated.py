@@ -32,15 +32,20 @@ def test_raw_chessboard_pairs_rows_align(index):
     assert res.left_r.shape == left.shape and res.left_r.dtype == left.dtype
     assert np.allclose(res.F.ravel() @ res.F.ravel(), 1.0) or np.linalg.matrix_rank(res.F) == 2
     # Independent check with the board corners (not used to estimate anything): the
-    # homographies put matching corners on the same row, with positive disparity.
+    # homographies put matching corners on about the same row (lens distortion, which a
+    # homography cannot undo, costs up to ~1 px at the board), with positive disparity
+    # inside the reported range: the board is the nearest object, so near its top.
     board = Board(11, 8, 0.03)
     dl, dr = detect(left, board), detect(right, board)
     assert dl.ok and dr.ok
     cr = match_order(dl.corners, dr.corners, 11, 8)
     pl = cv2.perspectiveTransform(dl.corners.reshape(-1, 1, 2).astype(np.float64), res.H1).reshape(-1, 2)
     pr = cv2.perspectiveTransform(cr.reshape(-1, 1, 2).astype(np.float64), res.H2).reshape(-1, 2)
-    assert np.median(np.abs(pl[:, 1] - pr[:, 1])) < 1.0
-    assert np.median(pl[:, 0] - pr[:, 0]) > 0
+    assert np.median(np.abs(pl[:, 1] - pr[:, 1])) < 1.5
+    lo, hi = res.disparity_range
+    assert lo == pytest.approx(0.0, abs=1e-6)
+    d = pl[:, 0] - pr[:, 0]
+    assert (d > 0).all() and np.median(d) > 0.5 * hi
     # The returned images are the inputs warped by H1/H2: corners are found where predicted.
     found = detect(res.left_r, board)
     if found.ok:

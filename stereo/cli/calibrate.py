@@ -38,7 +38,6 @@ def register(subparsers):
 def run(args):
     from calib.calibrate import CalibrationOptions, calibrate_stereo, pair_images
     from calib.chessboard import Board, parse_board_size
-    from calib.units import parse_length
 
     out = Path(args.out)
     if out.exists() and out.is_dir():

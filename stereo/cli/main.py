@@ -44,6 +44,12 @@ def main(argv=None) -> int:
             raise
         print(f"stereo {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:  # e.g. `stereo bench | head`: the reader left, nothing to report
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except KeyboardInterrupt:
         print(f"stereo {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -163,77 +163,65 @@ _SENT16 = 65535
 
 
 @njit(cache=True)
-def _select_row_u16(colsum, bs, min_disparity, ratio, subpixel, lr_max_diff, o, zeros, rkey, dtmp,
-                    disp, mask, best_out, second_out, lr_out):
-    """Window sums of one row fused with the selection rules, for uint16 costs.
+def _rkey_layout(w, min_disparity, nd):
+    """(offset, length) of the reversed right-key row: index ``off - x_r`` for every
+    ``x_r = x - min_disparity - k`` the kernel touches and every ``x_r`` in [0, w)."""
+    off = max(w - 1, w - 1 - min_disparity)
+    return off, off + max(0, min_disparity + nd - 1) + 1
 
-    The window sum ``o[k]`` of the current column is updated in place along x; in the same
-    loop each candidate becomes a key ``cost << 16 | k`` so that a plain unsigned min gives
+
+@njit(cache=True)
+def _select_row_u16(colsum, bs, min_disparity, ratio, subpixel, lr_max_diff, kidx, row, rkey,
+                    dtmp, disp, mask, best_out, second_out, lr_out):
+    """Window sums of one row, then the selection rules on them, for uint16 costs.
+
+    Each candidate becomes a key ``cost << 16 | k`` so that a plain unsigned min gives
     both the left winner (smallest cost, then smallest k) and, along the diagonal
-    ``x_r = x - d``, the right image's winner. Same results as :func:`select_row` on the
-    volume whose off-image cells hold 65535.
+    ``x_r = x - d``, the right image's winner (``rkey[off - x_r]``, reversed and padded so
+    that off-image cells need no test: their keys land in the padding, see
+    :func:`_rkey_layout`).
+    Same results as :func:`select_row` on this row of the volume.
     """
     w = disp.shape[0]
-    nd = o.shape[0]
+    nd = row.shape[1]
     do_lr = lr_max_diff >= 0.0
     sent = np.int64(_SENT16)
+    _cost_row(colsum, bs, min_disparity, np.uint16(_SENT16), row, row)
+    off = _rkey_layout(w, min_disparity, nd)[0]
     if do_lr:
-        for j in range(w):
+        for j in range(rkey.shape[0]):
             rkey[j] = _NOKEY32
-    for k in range(nd):
-        o[k] = 0
-    for xc in range(bs - 1):
-        c = colsum[xc]
-        for k in range(nd):
-            o[k] += c[k]
     for x in range(w):
-        cin = colsum[x + bs - 1]
-        cout = zeros if x == 0 else colsum[x - 1]
-        # candidates: 0 <= x - min_disparity - k <= w - 1
-        k_lo = max(0, x - min_disparity - w + 1)
-        k_hi = min(nd - 1, x - min_disparity)
-        if k_hi < k_lo:
+        c = row[x]
+        bmin = _NOKEY32
+        if do_lr:
+            j0 = off - x + min_disparity         # rkey index of (x, k): off - (x - min_d - k)
+            rk = rkey[j0:j0 + nd]
             for k in range(nd):
-                o[k] += cin[k] - cout[k]
+                key = np.uint32((np.uint32(c[k]) << 16) | kidx[k])
+                bmin = min(bmin, key)
+                rk[k] = min(rk[k], key)
+        else:
+            for k in range(nd):
+                key = np.uint32((np.uint32(c[k]) << 16) | kidx[k])
+                bmin = min(bmin, key)
+        best = np.int64(bmin >> 16)
+        if best == sent:
             best_out[x] = sent
             second_out[x] = sent
             mask[x] = _BORDER
             dtmp[x] = np.nan
             continue
-        for k in range(0, k_lo):
-            o[k] += cin[k] - cout[k]
-        for k in range(k_hi + 1, nd):
-            o[k] += cin[k] - cout[k]
-        n = k_hi - k_lo + 1
-        so = o[k_lo:k_hi + 1]
-        si = cin[k_lo:k_hi + 1]
-        su = cout[k_lo:k_hi + 1]
-        bmin = _NOKEY32
-        if do_lr:
-            j0 = w - 1 - x + min_disparity + k_lo
-            sr = rkey[j0:j0 + n]
-            for i in range(n):
-                v = np.uint16(so[i] + si[i] - su[i])
-                so[i] = v
-                key = (np.uint32(v) << np.uint32(16)) | np.uint32(k_lo + i)
-                bmin = min(bmin, key)
-                sr[i] = min(sr[i], key)
-        else:
-            for i in range(n):
-                v = np.uint16(so[i] + si[i] - su[i])
-                so[i] = v
-                key = (np.uint32(v) << np.uint32(16)) | np.uint32(k_lo + i)
-                bmin = min(bmin, key)
-        kb = np.int64(bmin & np.uint32(0xFFFF))
-        best = np.int64(bmin >> np.uint32(16))
+        kb = np.int64(bmin & 0xFFFF)
+        cm = np.int64(c[kb - 1]) if kb > 0 else sent
+        cp = np.int64(c[kb + 1]) if kb < nd - 1 else sent
+        # the row is not needed any more: mask the winner and its neighbours for the rival
+        for k in range(max(kb - 1, 0), min(kb + 2, nd)):
+            c[k] = _SENT16
         smin = np.uint16(_SENT16)
-        for k in range(k_lo, kb - 1):
-            smin = min(smin, o[k])
-        for k in range(kb + 2, k_hi + 1):
-            smin = min(smin, o[k])
+        for k in range(nd):
+            smin = min(smin, c[k])
         second = np.int64(smin)
-        cm = np.int64(o[kb - 1]) if kb - 1 >= k_lo else sent
-        cp = np.int64(o[kb + 1]) if kb + 1 <= k_hi else sent
         d, m = pixel_rules(best, second, kb, cm, cp, nd, sent, ratio, subpixel, min_disparity)
         best_out[x] = best
         second_out[x] = second
@@ -247,10 +235,9 @@ def _select_row_u16(colsum, bs, min_disparity, ratio, subpixel, lr_max_diff, o, 
         if do_lr and best_out[x] != sent:
             xr = lr_column(x, d)
             if 0 <= xr < w:
-                rk = rkey[w - 1 - xr]
+                rk = rkey[off - xr]
                 if rk != _NOKEY32:
-                    dist, bit = lr_rule(d, np.int64(rk & np.uint32(0xFFFF)), min_disparity,
-                                        lr_max_diff)
+                    dist, bit = lr_rule(d, np.int64(rk & 0xFFFF), min_disparity, lr_max_diff)
                     lr_out[x] = dist
                     m |= bit
                     mask[x] = m
@@ -259,7 +246,7 @@ def _select_row_u16(colsum, bs, min_disparity, ratio, subpixel, lr_max_diff, o, 
 
 @njit(cache=True, parallel=True)
 def _bm_fused_u16(lp, rrev, base, bs, min_disparity, ratio, subpixel, lr_max_diff, nbands,
-                  colsum_buf, o_buf, zeros, rkey_buf, dtmp_buf, disp, mask, best, second, lrd):
+                  kidx, colsum_buf, row_buf, rkey_buf, dtmp_buf, disp, mask, best, second, lrd):
     h = disp.shape[0]
     for band in prange(nbands):
         y0 = band * h // nbands
@@ -271,8 +258,8 @@ def _bm_fused_u16(lp, rrev, base, bs, min_disparity, ratio, subpixel, lr_max_dif
         for y in range(y0, y1):
             if y > y0:
                 _colsum_slide(lp, rrev, y + bs - 1, y - 1, base, colsum)
-            _select_row_u16(colsum, bs, min_disparity, ratio, subpixel, lr_max_diff, o_buf[band],
-                            zeros, rkey_buf[band], dtmp_buf[band], disp[y], mask[y], best[y],
+            _select_row_u16(colsum, bs, min_disparity, ratio, subpixel, lr_max_diff, kidx, row_buf[band],
+                            rkey_buf[band], dtmp_buf[band], disp[y], mask[y], best[y],
                             second[y], lrd[y])
 
 
@@ -316,12 +303,12 @@ def bm_select(left: np.ndarray, right: np.ndarray, min_disparity: int, num_dispa
     second = np.empty((h, w), np.int32)
     lrd = np.empty((h, w), np.float32)
     if dtype == np.uint16 and num_disparities <= 0xFFFF:
-        o = np.empty((nb, num_disparities), np.uint16)
-        zeros = np.zeros(num_disparities, np.uint16)
-        rkey = np.empty((nb, w), np.uint32)
+        row = np.empty((nb, w, num_disparities), np.uint16)
+        rkey = np.empty((nb, _rkey_layout(w, min_disparity, num_disparities)[1]), np.uint32)
         dtmp = np.empty((nb, w), np.float32)
         _bm_fused_u16(pair.left, pair.right_rev, pair.base, block_size, min_disparity, ratio,
-                      subpixel, lr_max_diff, nb, colsum, o, zeros, rkey, dtmp, disp, mask, best,
+                      subpixel, lr_max_diff, nb, np.arange(num_disparities, dtype=np.uint32),
+                      colsum, row, rkey, dtmp, disp, mask, best,
                       second, lrd)
         return disp, mask, best, second, lrd
     acc = np.empty((nb, num_disparities), dtype)

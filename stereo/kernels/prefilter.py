@@ -30,9 +30,26 @@ def signed_xsobel(gray: np.ndarray) -> np.ndarray:
     return cv2.Sobel(_as_float8(gray), cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT_101)
 
 
+def _rounded_xsobel(gray: np.ndarray) -> np.ndarray:
+    """``rint(signed_xsobel(gray))``; int16 straight from OpenCV for uint8 (exact, ~10x faster)."""
+    if gray.dtype == np.uint8:
+        return cv2.Sobel(gray, cv2.CV_16S, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT_101)
+    return np.rint(signed_xsobel(gray))
+
+
 def _clip_offset(signed: np.ndarray, cap: int) -> np.ndarray:
+    """``clip(rint(signed), -cap, cap) + cap`` as uint8; int16 input is taken as already rounded."""
+    if signed.dtype == np.int16:
+        out = np.clip(signed, -cap, cap)
+        out += np.int16(cap)
+        return out.astype(np.uint8)
     out = np.clip(np.rint(signed), -cap, cap) + cap
     return out.astype(np.uint8)
+
+
+def xsobel_magnitude(gray: np.ndarray, cap: int) -> np.ndarray:
+    """uint8 ``min(|rint(signed_xsobel(gray))|, cap)``: the gradient strength the texture test uses."""
+    return np.minimum(np.abs(_rounded_xsobel(gray)), cap).astype(np.uint8)
 
 
 def prefilter(gray: np.ndarray, mode: str, cap: int) -> np.ndarray:
@@ -44,7 +61,7 @@ def prefilter(gray: np.ndarray, mode: str, cap: int) -> np.ndarray:
     offset the same way (robust to smooth exposure differences). "none": intensity.
     """
     if mode == "xsobel":
-        return np.ascontiguousarray(_clip_offset(signed_xsobel(gray), cap))
+        return np.ascontiguousarray(_clip_offset(_rounded_xsobel(gray), cap))
     if mode == "normalized":
         img = _as_float8(gray)
         mean = cv2.blur(img, (NORMALIZE_WINDOW, NORMALIZE_WINDOW), borderType=cv2.BORDER_REFLECT_101)
@@ -61,4 +78,5 @@ def max_pixel_cost(mode: str, cap: int) -> int:
     return 255 if mode == "none" else 2 * cap
 
 
-__all__ = ["PREFILTERS", "prefilter", "signed_xsobel", "max_pixel_cost", "NORMALIZE_WINDOW"]
+__all__ = ["PREFILTERS", "prefilter", "signed_xsobel", "xsobel_magnitude", "max_pixel_cost",
+           "NORMALIZE_WINDOW"]

@@ -10,18 +10,22 @@ bits and the sum over all paths fits in uint16 when ``paths * (C_max + P2) < 655
 (checked by the public API). ``P2(p)`` comes from a lookup table indexed by the grey
 level step ``|I(p) - I(p-r)|`` along the path, so P2 can shrink across intensity edges.
 
-Kernels, all writing into one uint16 sum volume ``out`` (H, W, D):
-- :func:`aggregate_horizontal`: left-to-right and right-to-left paths, rows in parallel.
+Kernels, all adding into one zeroed uint16 sum volume ``out`` (H, W, D):
 - :func:`aggregate_lines`: one direction that moves one or two rows down (or up) per
   step; its path lines are independent, so blocks of neighbouring lines run in parallel
   with no barrier inside the sweep.
+- :func:`aggregate_horizontal_select` (last): left-to-right and right-to-left paths, rows
+  in parallel; a finished row gets its sentinels and is selected while still in cache.
 Results do not depend on the number of threads (pure integer arithmetic, no shared sums).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numba
 from numba import njit, prange
+
+from ..postprocess.select import Selection, select_row
 
 BIG = np.int16(16383)
 """Stands for 'no such disparity' at both ends of the disparity axis of a path buffer."""
@@ -73,35 +77,64 @@ def _start(c, dst):
     return m
 
 
+@njit(cache=True, inline="always")
+def _mark_row_outside(o_row, min_disparity):
+    # cells whose match x - d falls outside the right image get the sentinel
+    w, nd = o_row.shape
+    for x in range(w):
+        if x >= min_disparity + nd and x < w + min_disparity:
+            continue
+        for j in range(nd):
+            xr = x - min_disparity - j
+            if xr < 0 or xr >= w:
+                o_row[x, j] = SENTINEL
+
+
 @njit(cache=True, parallel=True)
-def aggregate_horizontal(cost, guide, p1, p2lut, out):
-    """Write ``out = L_left-to-right + L_right-to-left`` (overwrites ``out``)."""
+def aggregate_horizontal_select(cost, guide, p1, p2lut, out, min_disparity, do_select, ratio,
+                                subpixel, lr_max_diff, disp, mask, best, second, lr_dist):
+    """Add the left-to-right and right-to-left paths to ``out``, then finish each row.
+
+    Runs last: once both horizontal paths of a row are added, the row's sums are final,
+    so the sentinel is written and, with ``do_select``, the shared selection rules
+    (:func:`stereo.postprocess.select.select_row`) run on the row while it is still in
+    cache, filling the (H, W) outputs ``disp, mask, best, second, lr_dist``.
+    """
     h, w, nd = cost.shape
     for y in prange(h):
-        a = np.full(nd + 2, BIG, dtype=np.int16)
-        b = np.full(nd + 2, BIG, dtype=np.int16)
-        g = guide[y]
-        m = _start(cost[y, 0], a)
-        o = out[y, 0]
-        for j in range(nd):
-            o[j] = a[j + 1]
-        for x in range(1, w):
-            p2 = p2lut[abs(np.int32(g[x]) - np.int32(g[x - 1]))]
-            o = out[y, x]
-            o[:] = 0
-            # alternate the two buffers explicitly (swapping names hinders vectorisation)
-            if x & 1:
-                m = _step_acc(cost[y, x], a, m, b, p1, p2, o)
-            else:
-                m = _step_acc(cost[y, x], b, m, a, p1, p2, o)
-        m = _start(cost[y, w - 1], a)
-        _accumulate(a, out[y, w - 1])
-        for x in range(w - 2, -1, -1):
-            p2 = p2lut[abs(np.int32(g[x]) - np.int32(g[x + 1]))]
-            if (w - 1 - x) & 1:
-                m = _step_acc(cost[y, x], a, m, b, p1, p2, out[y, x])
-            else:
-                m = _step_acc(cost[y, x], b, m, a, p1, p2, out[y, x])
+        _horizontal_row(cost, guide, p1, p2lut, out, min_disparity, do_select, ratio, subpixel,
+                        lr_max_diff, disp, mask, best, second, lr_dist, y)
+
+
+@njit(cache=True, inline="always")
+def _horizontal_row(cost, guide, p1, p2lut, out, min_disparity, do_select, ratio, subpixel,
+                    lr_max_diff, disp, mask, best, second, lr_dist, y):
+    h, w, nd = cost.shape
+    a = np.full(nd + 2, BIG, dtype=np.int16)
+    b = np.full(nd + 2, BIG, dtype=np.int16)
+    g = guide[y]
+    m = _start(cost[y, 0], a)
+    _accumulate(a, out[y, 0])
+    for x in range(1, w):
+        p2 = p2lut[abs(np.int32(g[x]) - np.int32(g[x - 1]))]
+        # alternate the two buffers explicitly (swapping names hinders vectorisation)
+        if x & 1:
+            m = _step_acc(cost[y, x], a, m, b, p1, p2, out[y, x])
+        else:
+            m = _step_acc(cost[y, x], b, m, a, p1, p2, out[y, x])
+    m = _start(cost[y, w - 1], a)
+    _accumulate(a, out[y, w - 1])
+    for x in range(w - 2, -1, -1):
+        p2 = p2lut[abs(np.int32(g[x]) - np.int32(g[x + 1]))]
+        if (w - 1 - x) & 1:
+            m = _step_acc(cost[y, x], a, m, b, p1, p2, out[y, x])
+        else:
+            m = _step_acc(cost[y, x], b, m, a, p1, p2, out[y, x])
+    _mark_row_outside(out[y], min_disparity)
+    if do_select:
+        rkey = np.empty(w, dtype=np.int64)
+        select_row(out[y], SENTINEL, min_disparity, ratio, subpixel, lr_max_diff,
+                   disp[y], mask[y], best[y], second[y], lr_dist[y], rkey)
 
 
 @njit(cache=True, inline="always")
@@ -174,42 +207,36 @@ def aggregate_lines(cost, guide, p1, p2lut, dx, row0, rowstep, downward, upward,
     nlines = s_max - s_min + 1
     nblocks = (nlines + LINE_BLOCK - 1) // LINE_BLOCK
     for blk in prange(nblocks):
-        bufa = np.full((LINE_BLOCK, nd + 2), BIG, dtype=np.int16)
-        bufb = np.full((LINE_BLOCK, nd + 2), BIG, dtype=np.int16)
-        mins = np.zeros(LINE_BLOCK, dtype=np.int16)
-        s0 = s_min + blk * LINE_BLOCK
-        nb = min(LINE_BLOCK, s_max + 1 - s0)
-        # rows where some line of the block is inside the image
-        if dx > 0:
-            i_lo = max(0, (-(s0 + nb - 1) + dx - 1) // dx)
-            i_hi = min(n - 1, (w - 1 - s0) // dx)
-        elif dx < 0:
-            i_lo = max(0, (s0 - (w - 1) + (-dx) - 1) // (-dx))
-            i_hi = min(n - 1, (s0 + nb - 1) // (-dx))
-        else:
-            i_lo = 0
-            i_hi = n - 1
-        if downward:
-            _walk(cost, guide, p1, p2lut, dx, row0, rowstep, s0, nb, i_lo, i_hi, 1,
-                  bufa, bufb, mins, out)
-        if upward:
-            _walk(cost, guide, p1, p2lut, dx, row0, rowstep, s0, nb, i_hi, i_lo, -1,
-                  bufa, bufb, mins, out)
+        _lines_block(cost, guide, p1, p2lut, dx, row0, rowstep, downward, upward, out,
+                     s_min, s_max, n, blk)
 
 
-@njit(cache=True, parallel=True)
-def mark_outside(out, min_disparity):
-    """Set cells whose match ``x - d`` is outside the right image to :data:`SENTINEL`."""
-    h, w, nd = out.shape
-    for y in prange(h):
-        # only the first and last columns can have matches outside the right image
-        for x in range(w):
-            if x >= min_disparity + nd and x < w + min_disparity:
-                continue
-            for j in range(nd):
-                xr = x - min_disparity - j
-                if xr < 0 or xr >= w:
-                    out[y, x, j] = SENTINEL
+@njit(cache=True, inline="always")
+def _lines_block(cost, guide, p1, p2lut, dx, row0, rowstep, downward, upward, out,
+                 s_min, s_max, n, blk):
+    nd = cost.shape[2]
+    w = cost.shape[1]
+    bufa = np.full((LINE_BLOCK, nd + 2), BIG, dtype=np.int16)
+    bufb = np.full((LINE_BLOCK, nd + 2), BIG, dtype=np.int16)
+    mins = np.zeros(LINE_BLOCK, dtype=np.int16)
+    s0 = s_min + blk * LINE_BLOCK
+    nb = min(LINE_BLOCK, s_max + 1 - s0)
+    # rows where some line of the block is inside the image
+    if dx > 0:
+        i_lo = max(0, (-(s0 + nb - 1) + dx - 1) // dx)
+        i_hi = min(n - 1, (w - 1 - s0) // dx)
+    elif dx < 0:
+        i_lo = max(0, (s0 - (w - 1) + (-dx) - 1) // (-dx))
+        i_hi = min(n - 1, (s0 + nb - 1) // (-dx))
+    else:
+        i_lo = 0
+        i_hi = n - 1
+    if downward:
+        _walk(cost, guide, p1, p2lut, dx, row0, rowstep, s0, nb, i_lo, i_hi, 1,
+              bufa, bufb, mins, out)
+    if upward:
+        _walk(cost, guide, p1, p2lut, dx, row0, rowstep, s0, nb, i_hi, i_lo, -1,
+              bufa, bufb, mins, out)
 
 
 def p2_table(p1: int, p2: int, adapt: float) -> np.ndarray:
@@ -237,6 +264,29 @@ _PATHS = {
 PATH_COUNTS = tuple(sorted(_PATHS))
 
 
+def _aggregate(cost, guide, p1, p2lut, paths, min_disparity, do_select, ratio, subpixel,
+               lr_max_diff, outputs):
+    out = np.zeros(cost.shape, dtype=np.uint16)
+    p1 = np.int32(p1)
+    # Small chunks handed out dynamically instead of one static half per thread: a thread
+    # slowed down by another process on its core then does not hold up the whole sweep.
+    # (Set from Python: inside a kernel it would prevent caching.) Work per item never
+    # depends on the chunking, so results do not change.
+    old = numba.set_parallel_chunksize(1)
+    try:
+        for dy, dx, both in _PATHS[paths]:
+            for row0 in range(dy):
+                aggregate_lines(cost, guide, p1, p2lut, np.int64(dx), np.int64(row0), np.int64(dy),
+                                True, both, out)
+        numba.set_parallel_chunksize(4)
+        aggregate_horizontal_select(cost, guide, p1, p2lut, out, np.int64(min_disparity), do_select,
+                                    np.int64(ratio), np.int64(subpixel), np.float64(lr_max_diff),
+                                    *outputs)
+    finally:
+        numba.set_parallel_chunksize(old)
+    return out
+
+
 def aggregate(cost: np.ndarray, guide: np.ndarray, p1: int, p2lut: np.ndarray, paths: int,
               min_disparity: int) -> np.ndarray:
     """Sum of ``paths`` SGM path costs: (H, W, D) uint16, :data:`SENTINEL` outside the right image.
@@ -246,12 +296,28 @@ def aggregate(cost: np.ndarray, guide: np.ndarray, p1: int, p2lut: np.ndarray, p
     horizontal pair plus the three paths coming from above (OpenCV MODE_SGBM's
     single-pass set); the others use every line family in both directions.
     """
-    out = np.empty(cost.shape, dtype=np.uint16)
-    p1 = np.int32(p1)
-    aggregate_horizontal(cost, guide, p1, p2lut, out)
-    for dy, dx, both in _PATHS[paths]:
-        for row0 in range(dy):
-            aggregate_lines(cost, guide, p1, p2lut, np.int64(dx), np.int64(row0), np.int64(dy),
-                            True, both, out)
-    mark_outside(out, np.int64(min_disparity))
-    return out
+    h, w, _ = cost.shape
+    dummy = _selection_arrays(1, 1)
+    return _aggregate(cost, guide, p1, p2lut, paths, min_disparity, False, 0, 0, -1.0, dummy)
+
+
+def aggregate_select(cost: np.ndarray, guide: np.ndarray, p1: int, p2lut: np.ndarray, paths: int,
+                     min_disparity: int, ratio: int, subpixel: int, lr_max_diff: float):
+    """:func:`aggregate` fused with the shared selection rules, row by row.
+
+    ``ratio``, ``subpixel`` (code) and ``lr_max_diff`` as returned by
+    :func:`stereo.postprocess.select.check_selection_params`. Returns a
+    :class:`~stereo.postprocess.select.Selection` identical to
+    ``select_disparities(aggregate(...), min_disparity, ...)`` without a second pass over
+    the volume.
+    """
+    h, w, _ = cost.shape
+    outputs = _selection_arrays(h, w)
+    _aggregate(cost, guide, p1, p2lut, paths, min_disparity, True, ratio, subpixel, lr_max_diff,
+               outputs)
+    return Selection(*outputs)
+
+
+def _selection_arrays(h, w):
+    return (np.empty((h, w), np.float32), np.empty((h, w), np.uint8), np.empty((h, w), np.int32),
+            np.empty((h, w), np.int32), np.empty((h, w), np.float32))

@@ -1,17 +1,78 @@
 """Speckle removal: small isolated regions of similar disparity are usually mismatches.
 
 Thin wrapper over ``cv2.filterSpeckles`` (OpenCV's connected-component filter) that works
-on our float disparities (NaN = invalid) with the range given in pixels.
+on our float disparities (NaN = invalid) with the range given in pixels. The conversions
+to and from OpenCV's int16 fixed point are single-pass Numba loops (NumPy boolean
+indexing cost more than the filter itself).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from numba import njit
 
 from .. import flags
 
 _INVALID16 = -32768
+
+
+@njit(cache=True)
+def _max_abs_finite(disp):
+    """Largest |d| over finite pixels, -1 when there are none."""
+    m = np.float32(-1.0)
+    for v in disp.ravel():
+        if np.isfinite(v):
+            m = max(m, abs(v))
+    return m
+
+
+@njit(cache=True)
+def _to_fixed(disp, scale, out):
+    """NaN/inf -> INVALID; else rint(d * scale) (float32 arithmetic), INVALID moved up by one."""
+    src = disp.ravel()
+    dst = out.ravel()
+    for i in range(src.size):
+        v = src[i]
+        if np.isfinite(v):
+            q = np.int16(np.rint(v * scale))
+            dst[i] = q if q != _INVALID16 else _INVALID16 + 1
+        else:
+            dst[i] = _INVALID16
+
+
+@njit(cache=True)
+def _removed(disp, fixed, out):
+    """out = finite before and INVALID after the filter."""
+    src = disp.ravel()
+    fx = fixed.ravel()
+    dst = out.ravel()
+    for i in range(src.size):
+        dst[i] = fx[i] == _INVALID16 and np.isfinite(src[i])
+
+
+@njit(cache=True)
+def _apply(disp, fixed, mask, flag):
+    src = disp.ravel()
+    fx = fixed.ravel()
+    m = mask.ravel()
+    for i in range(src.size):
+        if fx[i] == _INVALID16 and np.isfinite(src[i]):
+            src[i] = np.nan
+            m[i] |= flag
+
+
+def _filtered_fixed(disp: np.ndarray, max_size: int, max_diff: float):
+    """int16 fixed-point copy of ``disp`` after ``cv2.filterSpeckles``, or None if nothing to do."""
+    largest = float(_max_abs_finite(disp))
+    if max_size <= 0 or largest < 0:
+        return None
+    scale = 16.0 if largest * 16.0 < 32000.0 else 32000.0 / max(largest, 1.0)
+    fixed = np.empty(disp.shape, np.int16)
+    _to_fixed(disp, np.float32(scale), fixed)
+    max_diff_fixed = max(0, int(np.floor(max_diff * scale + 1e-6)))
+    cv2.filterSpeckles(fixed, _INVALID16, int(max_size), max_diff_fixed)
+    return fixed
 
 
 def speckle_mask(disparity: np.ndarray, max_size: int, max_diff: float) -> np.ndarray:
@@ -24,26 +85,27 @@ def speckle_mask(disparity: np.ndarray, max_size: int, max_diff: float) -> np.nd
     Disparities are converted to fixed point (x16, like OpenCV's matchers, or a coarser
     scale when |d| would not fit int16) before calling ``cv2.filterSpeckles``.
     """
-    disp = np.asarray(disparity, np.float32)
-    valid = np.isfinite(disp)
-    if max_size <= 0 or not valid.any():
-        return np.zeros(disp.shape, bool)
-    largest = float(np.abs(disp[valid]).max())
-    scale = 16.0 if largest * 16.0 < 32000.0 else 32000.0 / max(largest, 1.0)
-    fixed = np.full(disp.shape, _INVALID16, np.int16)
-    fixed[valid] = np.rint(disp[valid] * scale).astype(np.int16)
-    fixed[valid & (fixed == _INVALID16)] = _INVALID16 + 1
-    before_invalid = ~valid
-    max_diff_fixed = max(0, int(np.floor(max_diff * scale + 1e-6)))
-    cv2.filterSpeckles(fixed, _INVALID16, int(max_size), max_diff_fixed)
-    return (fixed == _INVALID16) & ~before_invalid
+    disp = np.ascontiguousarray(disparity, np.float32)
+    fixed = _filtered_fixed(disp, max_size, max_diff)
+    out = np.zeros(disp.shape, bool)
+    if fixed is not None:
+        _removed(disp, fixed, out)
+    return out
 
 
 def remove_speckles(disparity: np.ndarray, mask: np.ndarray, max_size: int, max_diff: float) -> None:
-    """In place: set speckle pixels of ``disparity`` to NaN and flag them SPECKLE in ``mask``."""
-    speckles = speckle_mask(disparity, max_size, max_diff)
-    disparity[speckles] = np.nan
-    mask[speckles] |= flags.SPECKLE
+    """In place: set speckle pixels of ``disparity`` to NaN and flag them SPECKLE in ``mask``.
+
+    ``disparity`` float32 and ``mask`` uint8, both (H, W) and C-contiguous.
+    """
+    if not (disparity.flags.c_contiguous and mask.flags.c_contiguous):
+        speckles = speckle_mask(disparity, max_size, max_diff)
+        disparity[speckles] = np.nan
+        mask[speckles] |= flags.SPECKLE
+        return
+    fixed = _filtered_fixed(disparity, max_size, max_diff)
+    if fixed is not None:
+        _apply(disparity, fixed, mask, np.uint8(flags.SPECKLE))
 
 
 __all__ = ["speckle_mask", "remove_speckles"]

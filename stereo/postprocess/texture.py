@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from numba import njit
 
-from ..kernels.prefilter import signed_xsobel
+from ..kernels.prefilter import xsobel_magnitude
+
+
+def low_texture_from_magnitude(magnitude: np.ndarray, block_size: int, threshold: float) -> np.ndarray:
+    """Boolean (H, W) low-texture mask from a uint8 clipped-gradient image (see below)."""
+    if threshold <= 0:
+        return np.zeros(magnitude.shape, bool)
+    # Unnormalised box sums of small integers are exact in float32 (below 2**24).
+    total = cv2.boxFilter(magnitude, cv2.CV_32F, (block_size, block_size), normalize=False,
+                          borderType=cv2.BORDER_REPLICATE)
+    return total < threshold * block_size * block_size
 
 
 def low_texture_mask(gray: np.ndarray, block_size: int, threshold: float, cap: int) -> np.ndarray:
@@ -20,11 +31,30 @@ def low_texture_mask(gray: np.ndarray, block_size: int, threshold: float, cap: i
     """
     if threshold <= 0:
         return np.zeros(gray.shape, bool)
-    mag = np.minimum(np.abs(np.rint(signed_xsobel(gray))), cap).astype(np.float32)
-    # Unnormalised box sums of small integers are exact in float32 (below 2**24).
-    total = cv2.boxFilter(mag, -1, (block_size, block_size), normalize=False,
-                          borderType=cv2.BORDER_REPLICATE)
-    return total < threshold * block_size * block_size
+    return low_texture_from_magnitude(xsobel_magnitude(gray, cap), block_size, threshold)
 
 
-__all__ = ["low_texture_mask"]
+@njit(cache=True)
+def _mark(disp, mask, where, flag):
+    d = disp.ravel()
+    m = mask.ravel()
+    w = where.ravel()
+    for i in range(d.size):
+        if w[i]:
+            d[i] = np.nan
+            m[i] |= flag
+
+
+def mark_invalid(disparity: np.ndarray, mask: np.ndarray, where: np.ndarray, flag: int) -> None:
+    """In place: NaN in ``disparity`` and ``flag`` set in ``mask`` wherever ``where`` is True.
+
+    One pass (boolean indexing twice costs several times more); arrays of the same shape.
+    """
+    if disparity.flags.c_contiguous and mask.flags.c_contiguous and where.flags.c_contiguous:
+        _mark(disparity, mask, where, np.uint8(flag))
+    else:
+        disparity[where] = np.nan
+        mask[where] |= np.uint8(flag)
+
+
+__all__ = ["low_texture_mask", "low_texture_from_magnitude", "mark_invalid"]
