@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from . import flags
-from .kernels.block_cost import bm_select, cost_dtype
+from .kernels.block_cost import MAX_DISPARITIES, bm_select, cost_dtype
 from .kernels.prefilter import PREFILTERS, max_pixel_cost, prefilter, xsobel_magnitude
 from .postprocess.confidence import confidence_map
 from .postprocess.select import check_selection_params
@@ -44,7 +44,7 @@ class BlockMatcher:
 
     Args:
         min_disparity: smallest disparity searched, pixels (any integer, may be negative).
-        num_disparities: number of disparities searched (any integer >= 1); valid output
+        num_disparities: number of disparities searched (any integer in 1..65535); valid output
             lies in ``[min_disparity, min_disparity + num_disparities - 1]``. Since a
             minimum on the range edge is rejected, give the range a pixel of margin.
         block_size: odd window side, 3..255 pixels.
@@ -78,7 +78,7 @@ class BlockMatcher:
 
     def __post_init__(self):
         check_int(self.min_disparity, "min_disparity")
-        check_int(self.num_disparities, "num_disparities", minimum=1)
+        check_int(self.num_disparities, "num_disparities", minimum=1, maximum=MAX_DISPARITIES)
         check_int(self.block_size, "block_size", minimum=3, maximum=MAX_BLOCK_SIZE, odd=True)
         check_choice(self.prefilter, "prefilter", PREFILTERS)
         check_int(self.prefilter_cap, "prefilter_cap", minimum=1, maximum=127)

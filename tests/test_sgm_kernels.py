@@ -9,7 +9,7 @@ import pytest
 import naive
 from stereo.kernels.census import census_cost_volume, census_transform
 from stereo.kernels.pixel_costs import window_cost_volume
-from stereo.kernels.sgm import BIG, aggregate, aggregate_lines, p2_table
+from stereo.kernels.sgm import BIG, aggregate, aggregate_lines, p2_table, pad_cost
 from stereo.postprocess.confidence import confidence_map
 from stereo.postprocess.fill import fill_background
 from stereo.postprocess.median import median3x3_valid
@@ -41,10 +41,11 @@ def test_census_cost_volume_matches_naive(min_d, nd, gw):
     cl, cr = census_transform(left, 5, 3), census_transform(right, 5, 3)
     gl = (left.astype(np.int16) * 3 - 100)
     gr = (right.astype(np.int16) * 2 - 50)
-    got = census_cost_volume(cl, cr, gl, gr, np.int64(min_d), np.int64(nd), np.int64(gw),
-                             np.int64(64), np.int64(14))
+    got = census_cost_volume(cl, cr, gl, gr, np.int64(min_d), np.int64(nd), np.int64(nd + 3),
+                             np.int64(gw), np.int64(64), np.int64(14))
     want = naive.naive_census_volume(cl, cr, min_d, nd, 14, gl, gr, gw, 64)
-    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got[:, :, :nd], want)
+    assert (got[:, :, nd:] == 255).all()
 
 
 @pytest.mark.parametrize("mode", [0, 1])
@@ -52,9 +53,10 @@ def test_census_cost_volume_matches_naive(min_d, nd, gw):
 def test_window_cost_volume_matches_naive(mode, min_d):
     left, right = _pair(3)
     left, right = left.astype(np.uint8), np.minimum(right, 255).astype(np.uint8)
-    got = window_cost_volume(left, right, np.int64(min_d), np.int64(6), np.int64(3), np.int64(3),
-                             np.int64(mode), np.int64(255))
-    np.testing.assert_array_equal(got, naive.naive_window_cost(left, right, min_d, 6, 3, mode, 255))
+    got = window_cost_volume(left, right, np.int64(min_d), np.int64(6), np.int64(16), np.int64(3),
+                             np.int64(3), np.int64(mode), np.int64(255))
+    np.testing.assert_array_equal(got[:, :, :6], naive.naive_window_cost(left, right, min_d, 6, 3, mode, 255))
+    assert (got[:, :, 6:] == 255).all()
 
 
 def _volume(seed, h=9, w=13, nd=7):
@@ -69,11 +71,12 @@ def _volume(seed, h=9, w=13, nd=7):
 def test_single_path_recursion_matches_naive(dx, down):
     cost, guide = _volume(4)
     lut = p2_table(7, 40, 20.0)
-    out = np.zeros(cost.shape, np.uint16)
-    aggregate_lines(cost, guide, np.int32(7), lut, np.int64(dx), np.int64(0), np.int64(1),
-                    down, not down, out)
+    padded = pad_cost(cost)                    # 7 real disparities, 9 neutral padding cells
+    out = np.zeros(padded.shape, np.uint16)
+    aggregate_lines(padded, guide, np.int32(7), lut, np.int64(dx), np.int64(0), np.int64(1),
+                    down, not down, out, np.int64(cost.shape[2]))
     step = (1, dx) if down else (-1, -dx)
-    np.testing.assert_array_equal(out, naive.naive_sgm_path(cost, guide, 7, lut, *step))
+    np.testing.assert_array_equal(out[:, :, :7], naive.naive_sgm_path(cost, guide, 7, lut, *step))
 
 
 @pytest.mark.parametrize("paths", [4, 5, 8, 16])
@@ -150,3 +153,11 @@ def test_fused_selection_equals_selection_of_the_volume(min_d):
     for got, want in zip(fused, ref):
         np.testing.assert_array_equal(got, want)
     assert np.isfinite(fused.disparity).any()
+
+
+def test_padding_is_neutral_even_with_a_huge_p2():
+    # P2 far above 255 + P1: a padded cell would win the P1 term without the reset
+    cost, guide = _volume(10, h=7, w=15, nd=5)
+    lut = p2_table(3, 3000, 0.0)
+    got = aggregate(cost, guide, 3, lut, 8, 0)
+    np.testing.assert_array_equal(got, naive.naive_sgm(cost, guide, 3, lut, 8, 0))

@@ -1,17 +1,25 @@
-"""SAD block-matching costs with running box sums, O(1) work per (pixel, disparity) cell.
+"""SAD block matching with running box sums, O(1) work per (pixel, disparity) cell.
 
 Images are padded (edge replication) by the window radius so that every pixel gets a full
-window, and the right image further so that ``x - d`` never indexes outside memory;
-cells whose match centre ``x - d`` lies outside the right image are set to the sentinel
-(the cost dtype's maximum) afterwards. The right image is stored reversed so that, for a
-fixed left column, consecutive disparities read consecutive bytes (vectorisable).
+window, and the right image further so that ``x - d`` never indexes outside memory; cells
+whose match centre ``x - d`` lies outside the right image hold the sentinel (the cost
+dtype's maximum).
 
-For each horizontal band of rows a column-sum table ``colsum[x, k]`` (window height) is
-slid down one row at a time (add the entering row, subtract the leaving one), and each
-row's window sums come from a running sum of ``colsum`` along x. Two drivers share these
-pieces: :func:`sad_volume` writes the (H, W, D) volume, :func:`bm_fused` hands each
-cost row straight to :func:`stereo.postprocess.select.select_row` and never stores the
-volume (so the selection rules still live in one place).
+Two layouts, one per job:
+
+* :func:`sad_volume` (the (H, W, D) volume, for tests and volume-based tools) keeps a
+  column-sum table ``colsum[x, k]`` (window height) per band of rows, slides it down one
+  row at a time and runs a box sum along x, vectorised over the disparities.
+* :func:`bm_select` (what :class:`stereo.BlockMatcher` runs) never stores a volume and is
+  *disparity-major*: per row, for each disparity, the column sums ``colsum[k, x]`` slide
+  down, a box sum along x gives the row of costs ``t[k, x]``, and the selection is done
+  with element-wise operations across those rows (running minimum and its index for the
+  left image, and, shifted by ``d``, for the right image; then the best non-adjacent
+  rival). Every inner loop runs along x (hundreds of pixels, SIMD-friendly, no
+  horizontal reductions); the per-pixel rules come from :mod:`stereo.postprocess.select`
+  (:func:`~stereo.postprocess.select.pixel_rules`, :func:`~stereo.postprocess.select.lr_rule`)
+  so they exist once, and the results equal ``select_disparities(sad_volume(...))`` bit
+  for bit (tests check this).
 """
 
 from __future__ import annotations
@@ -22,11 +30,17 @@ import numpy as np
 from numba import njit, prange
 
 from .. import flags
-from ..postprocess.select import lr_column, lr_rule, pixel_rules, select_row
+from ..errors import ParameterError
+from ..postprocess.select import lr_column, lr_rule, pixel_rules
+
+_BORDER = int(flags.BORDER)
+MAX_DISPARITIES = 65535
+"""Largest ``num_disparities`` of :func:`bm_select` (winning indices are kept as uint16)."""
 
 
 class PaddedPair:
-    """Prefiltered images laid out for the kernels (see module doc)."""
+    """Prefiltered images laid out for :func:`sad_volume`: right image reversed so that, for a
+    fixed left column, consecutive disparities read consecutive bytes."""
 
     def __init__(self, left: np.ndarray, right: np.ndarray, min_disparity: int,
                  num_disparities: int, block_size: int):
@@ -137,130 +151,249 @@ def _sad_volume(lp, rrev, base, bs, min_disparity, sentinel, nbands, colsum_buf,
             _cost_row(colsum, bs, min_disparity, sentinel, acc_buf[band], volume[y])
 
 
-@njit(cache=True, parallel=True)
-def _bm_fused(lp, rrev, base, bs, min_disparity, sentinel, ratio, subpixel, lr_max_diff, nbands,
-              colsum_buf, acc_buf, row_buf, rkey_buf, disp, mask, best, second, lrd):
-    h = disp.shape[0]
-    for band in prange(nbands):
-        y0 = band * h // nbands
-        y1 = (band + 1) * h // nbands
-        if y1 <= y0:
-            continue
-        colsum = colsum_buf[band]
-        row = row_buf[band]
-        _colsum_init(lp, rrev, y0, bs, base, colsum)
-        for y in range(y0, y1):
-            if y > y0:
-                _colsum_slide(lp, rrev, y + bs - 1, y - 1, base, colsum)
-            _cost_row(colsum, bs, min_disparity, sentinel, acc_buf[band], row)
-            select_row(row, sentinel, min_disparity, ratio, subpixel, lr_max_diff,
-                       disp[y], mask[y], best[y], second[y], lrd[y], rkey_buf[band])
+# ----------------------------------------------------------------------------- disparity-major
 
 
-_NOKEY32 = np.uint32(0xFFFFFFFF)
-_BORDER = int(flags.BORDER)
-_SENT16 = 65535
+@njit(cache=True, inline="always")
+def _ad_init(cs, lp, rp, y0, bs, sh):
+    """cs[x] = sum over rows y0..y0+bs-1 of |lp[y, x] - rp[y, x + sh]|."""
+    n = cs.shape[0]
+    for x in range(n):
+        cs[x] = 0
+    for y in range(y0, y0 + bs):
+        la = lp[y]
+        ra = rp[y, sh:sh + n]
+        for x in range(n):
+            a = la[x]
+            b = ra[x]
+            cs[x] += max(a, b) - min(a, b)          # |a - b| without leaving uint8
 
 
-@njit(cache=True)
-def _rkey_layout(w, min_disparity, nd):
-    """(offset, length) of the reversed right-key row: index ``off - x_r`` for every
-    ``x_r = x - min_disparity - k`` the kernel touches and every ``x_r`` in [0, w)."""
-    off = max(w - 1, w - 1 - min_disparity)
-    return off, off + max(0, min_disparity + nd - 1) + 1
+@njit(cache=True, inline="always")
+def _ad_slide(cs, la, ra, ls, rs, sh):
+    """Slide the column sums down one row: add row ``a``, subtract row ``s``."""
+    n = cs.shape[0]
+    r1 = ra[sh:sh + n]
+    r2 = rs[sh:sh + n]
+    for x in range(n):
+        a = la[x]
+        b = r1[x]
+        c = ls[x]
+        d = r2[x]
+        cs[x] += (max(a, b) - min(a, b)) - (max(c, d) - min(c, d))
 
 
-@njit(cache=True)
-def _select_row_u16(colsum, bs, min_disparity, ratio, subpixel, lr_max_diff, kidx, row, rkey,
-                    dtmp, disp, mask, best_out, second_out, lr_out):
-    """Window sums of one row, then the selection rules on them, for uint16 costs.
-
-    Each candidate becomes a key ``cost << 16 | k`` so that a plain unsigned min gives
-    both the left winner (smallest cost, then smallest k) and, along the diagonal
-    ``x_r = x - d``, the right image's winner (``rkey[off - x_r]``, reversed and padded so
-    that off-image cells need no test: their keys land in the padding, see
-    :func:`_rkey_layout`).
-    Same results as :func:`select_row` on this row of the volume.
-    """
-    w = disp.shape[0]
-    nd = row.shape[1]
-    do_lr = lr_max_diff >= 0.0
-    sent = np.int64(_SENT16)
-    _cost_row(colsum, bs, min_disparity, np.uint16(_SENT16), row, row)
-    off = _rkey_layout(w, min_disparity, nd)[0]
-    if do_lr:
-        for j in range(rkey.shape[0]):
-            rkey[j] = _NOKEY32
-    for x in range(w):
-        c = row[x]
-        bmin = _NOKEY32
-        if do_lr:
-            j0 = off - x + min_disparity         # rkey index of (x, k): off - (x - min_d - k)
-            rk = rkey[j0:j0 + nd]
-            for k in range(nd):
-                key = np.uint32((np.uint32(c[k]) << 16) | kidx[k])
-                bmin = min(bmin, key)
-                rk[k] = min(rk[k], key)
+@njit(cache=True, inline="always")
+def _box(cs, p2, bs, t):
+    """t[x] = sum_{i<bs} cs[x + i] for odd bs, as cs[x + bs - 1] + sum_{j<bs//2} p2[x + 2j]
+    with p2[x] = cs[x] + cs[x + 1]: about half the loads of the plain sum. Pair terms are
+    added four per pass so that every loop is a long, simple vector loop."""
+    n = t.shape[0]
+    for x in range(p2.shape[0]):
+        p2[x] = cs[x] + cs[x + 1]
+    m = bs // 2
+    tail = cs[bs - 1:bs - 1 + n]
+    q = min(4, m)
+    a0 = p2[0:n]
+    a1 = p2[2:2 + n]
+    a2 = p2[4:4 + n]
+    a3 = p2[6:6 + n]
+    if q == 1:
+        for x in range(n):
+            t[x] = tail[x] + a0[x]
+    elif q == 2:
+        for x in range(n):
+            t[x] = tail[x] + a0[x] + a1[x]
+    elif q == 3:
+        for x in range(n):
+            t[x] = tail[x] + a0[x] + a1[x] + a2[x]
+    else:
+        for x in range(n):
+            t[x] = tail[x] + a0[x] + a1[x] + a2[x] + a3[x]
+    j = q
+    while j < m:
+        q = min(4, m - j)
+        a0 = p2[2 * j:2 * j + n]
+        a1 = p2[2 * j + 2:2 * j + 2 + n]
+        a2 = p2[2 * j + 4:2 * j + 4 + n]
+        a3 = p2[2 * j + 6:2 * j + 6 + n]
+        if q == 1:
+            for x in range(n):
+                t[x] += a0[x]
+        elif q == 2:
+            for x in range(n):
+                t[x] += a0[x] + a1[x]
+        elif q == 3:
+            for x in range(n):
+                t[x] += a0[x] + a1[x] + a2[x]
         else:
-            for k in range(nd):
-                key = np.uint32((np.uint32(c[k]) << 16) | kidx[k])
-                bmin = min(bmin, key)
-        best = np.int64(bmin >> 16)
-        if best == sent:
-            best_out[x] = sent
-            second_out[x] = sent
+            for x in range(n):
+                t[x] += a0[x] + a1[x] + a2[x] + a3[x]
+        j += q
+
+
+@njit(cache=True, inline="always")
+def _update_best(t, bc, bk, k):
+    """Running minimum ``bc`` and its index ``bk`` over cost rows; strict ``<`` with k
+    ascending keeps the smallest k on ties."""
+    k0 = np.uint16(k)
+    for x in range(bc.shape[0]):
+        c = t[x]
+        b = bc[x]
+        bk[x] = k0 if c < b else bk[x]
+        bc[x] = min(c, b)
+
+
+@njit(cache=True, inline="always")
+def _update_best4(t0, t1, t2, t3, bc, bk, k):
+    """:func:`_update_best` for rows k..k+3 at once (a quarter of the bc/bk traffic)."""
+    k0 = np.uint16(k)
+    k1 = np.uint16(k + 1)
+    k2 = np.uint16(k + 2)
+    k3 = np.uint16(k + 3)
+    for x in range(bc.shape[0]):
+        b = bc[x]
+        i = bk[x]
+        c = t0[x]
+        i = k0 if c < b else i
+        b = min(b, c)
+        c = t1[x]
+        i = k1 if c < b else i
+        b = min(b, c)
+        c = t2[x]
+        i = k2 if c < b else i
+        b = min(b, c)
+        c = t3[x]
+        i = k3 if c < b else i
+        b = min(b, c)
+        bk[x] = i
+        bc[x] = b
+
+
+# The rival (best cost with |k - bk| > 1): uint16(bk - (k - 1)) > 2 is that test without
+# abs or sign, so the loops stay in 16-bit lanes.
+
+@njit(cache=True, inline="always")
+def _rival(t, bk, k, sent, sm):
+    k0 = np.uint16(k - 1)
+    for x in range(sm.shape[0]):
+        v = t[x] if np.uint16(bk[x] - k0) > 2 else sent
+        sm[x] = min(sm[x], v)
+
+
+@njit(cache=True, inline="always")
+def _rival4(t0, t1, t2, t3, bk, k, sent, sm):
+    k0 = np.uint16(k - 1)
+    k1 = np.uint16(k)
+    k2 = np.uint16(k + 1)
+    k3 = np.uint16(k + 2)
+    for x in range(sm.shape[0]):
+        b = bk[x]
+        m = sm[x]
+        m = min(m, t0[x] if np.uint16(b - k0) > 2 else sent)
+        m = min(m, t1[x] if np.uint16(b - k1) > 2 else sent)
+        m = min(m, t2[x] if np.uint16(b - k2) > 2 else sent)
+        m = min(m, t3[x] if np.uint16(b - k3) > 2 else sent)
+        sm[x] = m
+
+
+@njit(cache=True, inline="always")
+def _select_row(lp, rp, y_add, y_sub, first, bs, shift0, min_disparity, ratio, subpixel,
+                lr_max_diff, sent, colsum, p2, tb, bc, bk, rc, rk, sm,
+                disp, mask, best_out, second_out, lr_out):
+    """One output row: slide/box the costs of every disparity, then select.
+
+    ``tb[k, off + x]`` (``off = max(0, -min_disparity)``) is the cost of left column x at
+    disparity index k, the sentinel where ``x - d`` is off the image and in the margins,
+    so that the right image's costs ``tb[k, off + x_r + d]`` are plain shifted rows.
+    """
+    nd = colsum.shape[0]
+    w = bc.shape[0]
+    off = max(0, -min_disparity)
+    do_lr = lr_max_diff >= 0.0
+    for x in range(w):
+        bc[x] = sent
+        bk[x] = 0
+        sm[x] = sent
+        rc[x] = sent
+        rk[x] = 0
+    for k in range(nd):
+        d = min_disparity + k
+        cs = colsum[k]
+        if first:
+            _ad_init(cs, lp, rp, y_sub, bs, shift0 - d)
+        else:
+            _ad_slide(cs, lp[y_add], rp[y_add], lp[y_sub], rp[y_sub], shift0 - d)
+        t = tb[k, off:off + w]
+        x0 = min(max(0, d), w)              # candidates: 0 <= x - d <= w - 1
+        x1 = max(min(w, w + d), x0)
+        _box(cs[x0:x1 + bs - 1], p2[x0:x1 + bs - 2], bs, t[x0:x1])
+        for x in range(0, x0):
+            t[x] = sent
+        for x in range(x1, w):
+            t[x] = sent
+    k = 0
+    while k + 4 <= nd:
+        _update_best4(tb[k, off:], tb[k + 1, off:], tb[k + 2, off:], tb[k + 3, off:], bc, bk, k)
+        if do_lr:
+            o = off + min_disparity + k
+            _update_best4(tb[k, o:], tb[k + 1, o + 1:], tb[k + 2, o + 2:], tb[k + 3, o + 3:],
+                          rc, rk, k)
+        k += 4
+    while k < nd:
+        _update_best(tb[k, off:], bc, bk, k)
+        if do_lr:
+            _update_best(tb[k, off + min_disparity + k:], rc, rk, k)
+        k += 1
+    k = 0
+    while k + 4 <= nd:
+        _rival4(tb[k, off:], tb[k + 1, off:], tb[k + 2, off:], tb[k + 3, off:], bk, k, sent, sm)
+        k += 4
+    while k < nd:
+        _rival(tb[k, off:], bk, k, sent, sm)
+        k += 1
+    s64 = np.int64(sent)
+    for x in range(w):
+        best = np.int64(bc[x])
+        lr_out[x] = np.nan
+        if best == s64:
+            best_out[x] = s64
+            second_out[x] = s64
             mask[x] = _BORDER
-            dtmp[x] = np.nan
+            disp[x] = np.nan
             continue
-        kb = np.int64(bmin & 0xFFFF)
-        cm = np.int64(c[kb - 1]) if kb > 0 else sent
-        cp = np.int64(c[kb + 1]) if kb < nd - 1 else sent
-        # the row is not needed any more: mask the winner and its neighbours for the rival
-        for k in range(max(kb - 1, 0), min(kb + 2, nd)):
-            c[k] = _SENT16
-        smin = np.uint16(_SENT16)
-        for k in range(nd):
-            smin = min(smin, c[k])
-        second = np.int64(smin)
-        d, m = pixel_rules(best, second, kb, cm, cp, nd, sent, ratio, subpixel, min_disparity)
+        kb = np.int64(bk[x])
+        cm = np.int64(tb[kb - 1, off + x]) if kb > 0 else s64
+        cp = np.int64(tb[kb + 1, off + x]) if kb < nd - 1 else s64
+        second = np.int64(sm[x])
+        d, m = pixel_rules(best, second, kb, cm, cp, nd, s64, ratio, subpixel, min_disparity)
         best_out[x] = best
         second_out[x] = second
-        mask[x] = m
-        dtmp[x] = d
-    # Left-right rule last: the right winner at x_r is final only once x_r + max_d is passed.
-    for x in range(w):
-        d = dtmp[x]
-        m = mask[x]
-        lr_out[x] = np.nan
-        if do_lr and best_out[x] != sent:
+        if do_lr:
             xr = lr_column(x, d)
-            if 0 <= xr < w:
-                rk = rkey[off - xr]
-                if rk != _NOKEY32:
-                    dist, bit = lr_rule(d, np.int64(rk & 0xFFFF), min_disparity, lr_max_diff)
-                    lr_out[x] = dist
-                    m |= bit
-                    mask[x] = m
+            if 0 <= xr < w and rc[xr] != sent:
+                dist, bit = lr_rule(d, np.int64(rk[xr]), min_disparity, lr_max_diff)
+                lr_out[x] = dist
+                m |= bit
+        mask[x] = m
         disp[x] = np.nan if m != 0 else d
 
 
 @njit(cache=True, parallel=True)
-def _bm_fused_u16(lp, rrev, base, bs, min_disparity, ratio, subpixel, lr_max_diff, nbands,
-                  kidx, colsum_buf, row_buf, rkey_buf, dtmp_buf, disp, mask, best, second, lrd):
+def _bm_select(lp, rp, bs, shift0, min_disparity, ratio, subpixel, lr_max_diff, sent, nbands,
+               colsum_buf, p2_buf, tb_buf, cost_buf, idx_buf, disp, mask, best, second, lrd):
     h = disp.shape[0]
     for band in prange(nbands):
         y0 = band * h // nbands
         y1 = (band + 1) * h // nbands
-        if y1 <= y0:
-            continue
-        colsum = colsum_buf[band]
-        _colsum_init(lp, rrev, y0, bs, base, colsum)
+        cb = cost_buf[band]
+        ib = idx_buf[band]
         for y in range(y0, y1):
-            if y > y0:
-                _colsum_slide(lp, rrev, y + bs - 1, y - 1, base, colsum)
-            _select_row_u16(colsum, bs, min_disparity, ratio, subpixel, lr_max_diff, kidx, row_buf[band],
-                            rkey_buf[band], dtmp_buf[band], disp[y], mask[y], best[y],
-                            second[y], lrd[y])
+            # padded rows: the window of output row y is y..y+bs-1
+            _select_row(lp, rp, y + bs - 1, y0 if y == y0 else y - 1, y == y0, bs, shift0,
+                        min_disparity, ratio, subpixel, lr_max_diff, sent, colsum_buf[band],
+                        p2_buf[band], tb_buf[band], cb[0], ib[0], cb[1], ib[1], cb[2],
+                        disp[y], mask[y], best[y], second[y], lrd[y])
 
 
 def _bands(h: int) -> int:
@@ -290,33 +423,40 @@ def sad_volume(left: np.ndarray, right: np.ndarray, min_disparity: int, num_disp
 
 def bm_select(left: np.ndarray, right: np.ndarray, min_disparity: int, num_disparities: int,
               block_size: int, dtype, ratio: int, subpixel: int, lr_max_diff: float):
-    """Fused SAD + selection; returns the arrays of a ``Selection`` (same rules, no volume)."""
-    pair = PaddedPair(left, right, min_disparity, num_disparities, block_size)
+    """Fused SAD + selection on two prefiltered uint8 images; no volume is stored.
+
+    Returns ``(disparity, mask, best_cost, second_cost, lr_distance)``, exactly the
+    :class:`~stereo.postprocess.select.Selection` of
+    ``select_disparities(sad_volume(left, right, ...), ...)`` (``ratio``/``subpixel``/
+    ``lr_max_diff`` as returned by ``check_selection_params``). ``dtype``: uint16 or int32
+    costs (see :func:`cost_dtype`); ``num_disparities`` at most :data:`MAX_DISPARITIES`.
+    """
+    if num_disparities > MAX_DISPARITIES:
+        raise ParameterError(f"num_disparities must be <= {MAX_DISPARITIES}, got {num_disparities}")
+    r = block_size // 2
     h, w = left.shape
+    max_d = min_disparity + num_disparities - 1
+    shift0 = max(0, max_d)                  # right column of (left column x, d): x + shift0 - d
+    lp = np.ascontiguousarray(cv2.copyMakeBorder(left, r, r, r, r, cv2.BORDER_REPLICATE))
+    rp = np.ascontiguousarray(cv2.copyMakeBorder(right, r, r, r + shift0, r + max(0, -min_disparity),
+                                                 cv2.BORDER_REPLICATE))
     nb = _bands(h)
     dtype = np.dtype(dtype)
-    sentinel = dtype.type(np.iinfo(dtype).max)
-    colsum = np.empty((nb, w + block_size - 1, num_disparities), dtype)
+    sent = dtype.type(np.iinfo(dtype).max)
+    nd = num_disparities
+    colsum = np.empty((nb, nd, w + block_size - 1), dtype)
+    p2 = np.empty((nb, w + block_size - 2), dtype)
+    tb = np.full((nb, nd, max(0, -min_disparity) + w + max(0, max_d)), sent, dtype)
+    costs = np.empty((nb, 3, w), dtype)
+    idx = np.empty((nb, 2, w), np.uint16)
     disp = np.empty((h, w), np.float32)
     mask = np.empty((h, w), np.uint8)
     best = np.empty((h, w), np.int32)
     second = np.empty((h, w), np.int32)
     lrd = np.empty((h, w), np.float32)
-    if dtype == np.uint16 and num_disparities <= 0xFFFF:
-        row = np.empty((nb, w, num_disparities), np.uint16)
-        rkey = np.empty((nb, _rkey_layout(w, min_disparity, num_disparities)[1]), np.uint32)
-        dtmp = np.empty((nb, w), np.float32)
-        _bm_fused_u16(pair.left, pair.right_rev, pair.base, block_size, min_disparity, ratio,
-                      subpixel, lr_max_diff, nb, np.arange(num_disparities, dtype=np.uint32),
-                      colsum, row, rkey, dtmp, disp, mask, best,
-                      second, lrd)
-        return disp, mask, best, second, lrd
-    acc = np.empty((nb, num_disparities), dtype)
-    row = np.empty((nb, w, num_disparities), dtype)
-    rkey = np.empty((nb, w), np.int64)
-    _bm_fused(pair.left, pair.right_rev, pair.base, block_size, min_disparity, sentinel, ratio,
-              subpixel, lr_max_diff, nb, colsum, acc, row, rkey, disp, mask, best, second, lrd)
+    _bm_select(lp, rp, block_size, shift0, min_disparity, ratio, subpixel, lr_max_diff, sent, nb,
+               colsum, p2, tb, costs, idx, disp, mask, best, second, lrd)
     return disp, mask, best, second, lrd
 
 
-__all__ = ["PaddedPair", "cost_dtype", "sad_volume", "bm_select"]
+__all__ = ["PaddedPair", "cost_dtype", "sad_volume", "bm_select", "MAX_DISPARITIES"]

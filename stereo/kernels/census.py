@@ -69,31 +69,53 @@ def census_transform(img: np.ndarray, win_w: int, win_h: int) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True)
-def census_cost_volume(code_l, code_r, grad_l, grad_r, min_disparity, num_disparities,
+def census_cost_volume(code_l, code_r, grad_l, grad_r, min_disparity, num_disparities, nd_alloc,
                        grad_weight, grad_cap, invalid_cost):
     """Matching cost volume (H, W, D) uint8 from census codes, plus an optional gradient term.
 
     ``cost = hamming + (grad_weight * min(|gl - gr|, grad_cap)) >> 4`` saturated at 255,
     where ``gl``/``gr`` are horizontal intensity gradients (int16; ignored when
     ``grad_weight == 0``). Cells whose match ``x - d`` falls outside the right image get
-    ``invalid_cost``.
+    ``invalid_cost``. The disparity axis has ``nd_alloc >= num_disparities`` entries;
+    the extra (padding) cells hold 255.
     """
     h, w = code_l.shape
     nd = num_disparities
-    out = np.empty((h, w, nd), dtype=np.uint8)
-    use_grad = grad_weight > 0
+    out = np.empty((h, w, nd_alloc), dtype=np.uint8)
+    cap = np.int32(grad_cap)
+    gw = np.int32(grad_weight)
     for y in prange(h):
+        # right row reversed: cr[base - j] = rev[(w - 1 - base) + j] is then read forwards,
+        # through a zero-based view, so the loop over j vectorises (popcount included)
+        rev = code_r[y, ::-1].copy()
+        grev = grad_r[y, ::-1].copy() if grad_weight > 0 else grad_r[0, :1].copy()
+        gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
         for x in range(w):
-            cl = code_l[y, x]
+            o = out[y, x]
             base = x - min_disparity
-            for j in range(nd):
-                xr = base - j
-                if xr < 0 or xr >= w:
-                    out[y, x, j] = invalid_cost
-                else:
-                    c = np.int64(popcount64(cl ^ code_r[y, xr]))
-                    if use_grad:
-                        g = abs(np.int64(grad_l[y, x]) - np.int64(grad_r[y, xr]))
-                        c += (grad_weight * min(g, grad_cap)) >> 4
-                    out[y, x, j] = min(c, 255)
+            j_lo = min(max(0, base - (w - 1)), nd)
+            j_hi = max(min(nd - 1, base), j_lo - 1)
+            for j in range(0, j_lo):
+                o[j] = invalid_cost
+            for j in range(j_hi + 1, nd):
+                o[j] = invalid_cost
+            for j in range(nd, nd_alloc):
+                o[j] = 255
+            n = j_hi - j_lo + 1
+            if n <= 0:
+                continue
+            k0 = w - 1 - base + j_lo
+            ov = o[j_lo:j_hi + 1]
+            rv = rev[k0:k0 + n]
+            cl = code_l[y, x]
+            if grad_weight > 0:
+                gl = np.int32(gl_row[x])
+                gv = grev[k0:k0 + n]
+                for k in range(n):
+                    g = min(abs(gl - np.int32(gv[k])), cap)
+                    c = np.int32(popcount64(cl ^ rv[k])) + ((gw * g) >> 4)
+                    ov[k] = min(c, 255)
+            else:
+                for k in range(n):
+                    ov[k] = np.int32(popcount64(cl ^ rv[k]))
     return out

@@ -12,19 +12,21 @@ from numba import njit, prange
 
 
 @njit(cache=True, parallel=True)
-def window_cost_volume(left, right, min_disparity, num_disparities, win_w, win_h, mode,
+def window_cost_volume(left, right, min_disparity, num_disparities, nd_alloc, win_w, win_h, mode,
                        invalid_cost):
     """Cost volume (H, W, D) uint8 from two grey uint8 images.
 
     ``mode`` 0: mean absolute difference (SAD / window area); ``mode`` 1: mean
     Birchfield-Tomasi dissimilarity (insensitive to half-pixel sampling offsets). The
     window is clipped at the image border (the mean uses the pixels inside). Cells whose
-    match ``x - d`` falls outside the right image get ``invalid_cost``.
+    match ``x - d`` falls outside the right image get ``invalid_cost``. The disparity axis
+    has ``nd_alloc >= num_disparities`` entries; the extra (padding) cells hold 255.
     """
     h, w = left.shape
     rh = win_h // 2
     rw = win_w // 2
-    out = np.empty((h, w, num_disparities), dtype=np.uint8)
+    out = np.empty((h, w, nd_alloc), dtype=np.uint8)
+    out[:, :, num_disparities:] = 255
     for j in prange(num_disparities):
         d = min_disparity + j
         pix = np.zeros((h, w), dtype=np.int32)   # 2 x per-pixel dissimilarity

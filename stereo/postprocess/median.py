@@ -14,7 +14,8 @@ from numba import njit, prange
 
 @njit(cache=True, inline="always")
 def _sort2(a, b):
-    return min(a, b), max(a, b)
+    # plain comparisons (no NaN here): compiles to min/max instructions
+    return (a, b) if a < b else (b, a)
 
 
 @njit(cache=True, inline="always")
@@ -29,16 +30,16 @@ def _median9(p0, p1, p2, p3, p4, p5, p6, p7, p8):
     p1, p2 = _sort2(p1, p2)
     p4, p5 = _sort2(p4, p5)
     p7, p8 = _sort2(p7, p8)
-    p3 = max(p0, p3)
-    p5 = min(p5, p8)
+    p3 = _sort2(p0, p3)[1]
+    p5 = _sort2(p5, p8)[0]
     p4, p7 = _sort2(p4, p7)
-    p6 = max(p3, p6)
-    p4 = max(p1, p4)
-    p2 = min(p2, p5)
-    p4 = min(p4, p7)
+    p6 = _sort2(p3, p6)[1]
+    p4 = _sort2(p1, p4)[1]
+    p2 = _sort2(p2, p5)[0]
+    p4 = _sort2(p4, p7)[0]
     p4, p2 = _sort2(p4, p2)
-    p4 = max(p6, p4)
-    return min(p4, p2)
+    p4 = _sort2(p6, p4)[1]
+    return _sort2(p4, p2)[0]
 
 
 @njit(cache=True, parallel=True)
