@@ -18,7 +18,7 @@ Middlebury scoring (what :func:`disparity_errors` does by default, ``dense=True`
 The two standard regions are "nonocc" (``mask0nocc.png == 255``) and "all" (every pixel
 with finite ground truth); :func:`middlebury_errors` returns both.
 
-Everything here is plain NumPy; nothing modifies its inputs.
+Nothing here modifies its inputs.
 """
 
 from __future__ import annotations
@@ -70,27 +70,16 @@ def fill_invalid_like_sdk(disp) -> np.ndarray:
     image border takes its only neighbour; a row with no valid pixel becomes 0. This is
     the rule of the Middlebury evaluation SDK for scoring sparse results.
 
-    Vectorised: for every pixel, the index of the nearest valid pixel at or to its left
-    (a running maximum of indices) and at or to its right (a running minimum from the
-    other end) give both neighbours at once.
+    The filling itself is the matcher's background fill
+    (:func:`stereo.postprocess.fill.fill_background`): one rule, one implementation.
     """
+    from .postprocess.fill import fill_background
+
     d = _disparity(disp, "disparity")
-    h, w = d.shape
-    valid = np.isfinite(d)
-    if valid.all():
-        return d.copy()
-    cols = np.broadcast_to(np.arange(w), (h, w))
-    prev_idx = np.maximum.accumulate(np.where(valid, cols, -1), axis=1)
-    next_idx = np.minimum.accumulate(np.where(valid, cols, w)[:, ::-1], axis=1)[:, ::-1]
-    rows = np.arange(h)[:, None]
-    has_prev = prev_idx >= 0
-    has_next = next_idx < w
-    prev_val = np.where(has_prev, d[rows, np.clip(prev_idx, 0, w - 1)], np.inf)
-    next_val = np.where(has_next, d[rows, np.clip(next_idx, 0, w - 1)], np.inf)
-    filled = np.minimum(prev_val, next_val)
-    filled[~(has_prev | has_next)] = 0.0
-    out = np.where(valid, d, filled).astype(np.float32)
-    return out
+    d = np.where(np.isfinite(d), d, np.nan).astype(np.float32)  # inf counts as invalid too
+    filled, _ = fill_background(d)
+    filled[np.isnan(filled)] = 0.0
+    return filled
 
 
 # --------------------------------------------------------------------------------------

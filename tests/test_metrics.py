@@ -56,17 +56,6 @@ def test_fill_matches_naive_loop(density):
     np.testing.assert_array_equal(fill_invalid_like_sdk(disp), naive_fill(disp))
 
 
-def test_fill_agrees_with_matcher_background_fill():
-    # stereo.postprocess.fill implements the same rule for the matchers (rows with a valid pixel).
-    from stereo.postprocess.fill import fill_background
-
-    rng = np.random.default_rng(3)
-    disp = rng.uniform(0, 30, (17, 29)).astype(np.float32)
-    disp[rng.random(disp.shape) > 0.4] = NAN
-    disp[:, 0] = 1.0
-    np.testing.assert_array_equal(fill_invalid_like_sdk(disp), fill_background(disp)[0])
-
-
 def test_disparity_errors_hand_computed():
     gt = np.array([[1, 2, 3, 4]], np.float32)
     disp = np.array([[1, 2.6, 4.5, NAN]], np.float32)  # the NaN is filled with 4.5 (its only neighbour)

@@ -154,7 +154,7 @@ def _sad_volume(lp, rrev, base, bs, min_disparity, sentinel, nbands, colsum_buf,
 # ----------------------------------------------------------------------------- disparity-major
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _ad_init(cs, lp, rp, y0, bs, sh):
     """cs[x] = sum over rows y0..y0+bs-1 of |lp[y, x] - rp[y, x + sh]|."""
     n = cs.shape[0]
@@ -232,7 +232,7 @@ def _box(cs, p2, bs, t):
         j += q
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _update_best(t, bc, bk, k):
     """Running minimum ``bc`` and its index ``bk`` over cost rows; strict ``<`` with k
     ascending keeps the smallest k on ties."""
@@ -270,19 +270,23 @@ def _update_best4(t0, t1, t2, t3, bc, bk, k):
         bc[x] = b
 
 
-# The rival (best cost with |k - bk| > 1): uint16(bk - (k - 1)) > 2 is that test without
-# abs or sign, so the loops stay in 16-bit lanes.
+# The rival (best cost with |k - bk| > 1) and the winner's neighbours cm = cost[bk - 1],
+# cp = cost[bk + 1]: with u = uint16(bk - (k - 1)), u > 2 is |k - bk| > 1, u == 2 is
+# k == bk - 1 and u == 0 is k == bk + 1, so the loops stay in 16-bit lanes without abs.
 
-@njit(cache=True, inline="always")
-def _rival(t, bk, k, sent, sm):
+@njit(cache=True)
+def _rival(t, bk, k, sent, sm, cm, cp):
     k0 = np.uint16(k - 1)
     for x in range(sm.shape[0]):
-        v = t[x] if np.uint16(bk[x] - k0) > 2 else sent
-        sm[x] = min(sm[x], v)
+        u = np.uint16(bk[x] - k0)
+        v = t[x]
+        sm[x] = min(sm[x], v if u > 2 else sent)
+        cm[x] = v if u == 2 else cm[x]
+        cp[x] = v if u == 0 else cp[x]
 
 
 @njit(cache=True, inline="always")
-def _rival4(t0, t1, t2, t3, bk, k, sent, sm):
+def _rival4(t0, t1, t2, t3, bk, k, sent, sm, cm, cp):
     k0 = np.uint16(k - 1)
     k1 = np.uint16(k)
     k2 = np.uint16(k + 1)
@@ -290,16 +294,36 @@ def _rival4(t0, t1, t2, t3, bk, k, sent, sm):
     for x in range(sm.shape[0]):
         b = bk[x]
         m = sm[x]
-        m = min(m, t0[x] if np.uint16(b - k0) > 2 else sent)
-        m = min(m, t1[x] if np.uint16(b - k1) > 2 else sent)
-        m = min(m, t2[x] if np.uint16(b - k2) > 2 else sent)
-        m = min(m, t3[x] if np.uint16(b - k3) > 2 else sent)
+        lo = cm[x]
+        hi = cp[x]
+        u = np.uint16(b - k0)
+        v = t0[x]
+        m = min(m, v if u > 2 else sent)
+        lo = v if u == 2 else lo
+        hi = v if u == 0 else hi
+        u = np.uint16(b - k1)
+        v = t1[x]
+        m = min(m, v if u > 2 else sent)
+        lo = v if u == 2 else lo
+        hi = v if u == 0 else hi
+        u = np.uint16(b - k2)
+        v = t2[x]
+        m = min(m, v if u > 2 else sent)
+        lo = v if u == 2 else lo
+        hi = v if u == 0 else hi
+        u = np.uint16(b - k3)
+        v = t3[x]
+        m = min(m, v if u > 2 else sent)
+        lo = v if u == 2 else lo
+        hi = v if u == 0 else hi
         sm[x] = m
+        cm[x] = lo
+        cp[x] = hi
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def _select_row(lp, rp, y_add, y_sub, first, bs, shift0, min_disparity, ratio, subpixel,
-                lr_max_diff, sent, colsum, p2, tb, bc, bk, rc, rk, sm,
+                lr_max_diff, sent, colsum, p2, tb, bc, bk, rc, rk, sm, cm, cp,
                 disp, mask, best_out, second_out, lr_out):
     """One output row: slide/box the costs of every disparity, then select.
 
@@ -317,6 +341,8 @@ def _select_row(lp, rp, y_add, y_sub, first, bs, shift0, min_disparity, ratio, s
         sm[x] = sent
         rc[x] = sent
         rk[x] = 0
+        cm[x] = sent
+        cp[x] = sent
     for k in range(nd):
         d = min_disparity + k
         cs = colsum[k]
@@ -332,54 +358,51 @@ def _select_row(lp, rp, y_add, y_sub, first, bs, shift0, min_disparity, ratio, s
             t[x] = sent
         for x in range(x1, w):
             t[x] = sent
-    k = 0
-    while k + 4 <= nd:
-        _update_best4(tb[k, off:], tb[k + 1, off:], tb[k + 2, off:], tb[k + 3, off:], bc, bk, k)
-        if do_lr:
-            o = off + min_disparity + k
-            _update_best4(tb[k, o:], tb[k + 1, o + 1:], tb[k + 2, o + 2:], tb[k + 3, o + 3:],
-                          rc, rk, k)
-        k += 4
-    while k < nd:
+        if k & 3 == 3:                      # running minima over the last four rows, still in cache
+            j = k - 3
+            _update_best4(tb[j, off:], tb[j + 1, off:], tb[j + 2, off:], tb[k, off:], bc, bk, j)
+            if do_lr:
+                o = off + min_disparity + j
+                _update_best4(tb[j, o:], tb[j + 1, o + 1:], tb[j + 2, o + 2:], tb[k, o + 3:],
+                              rc, rk, j)
+    for k in range(nd & ~3, nd):
         _update_best(tb[k, off:], bc, bk, k)
         if do_lr:
             _update_best(tb[k, off + min_disparity + k:], rc, rk, k)
-        k += 1
     k = 0
     while k + 4 <= nd:
-        _rival4(tb[k, off:], tb[k + 1, off:], tb[k + 2, off:], tb[k + 3, off:], bk, k, sent, sm)
+        _rival4(tb[k, off:], tb[k + 1, off:], tb[k + 2, off:], tb[k + 3, off:], bk, k, sent, sm,
+                cm, cp)
         k += 4
     while k < nd:
-        _rival(tb[k, off:], bk, k, sent, sm)
+        _rival(tb[k, off:], bk, k, sent, sm, cm, cp)
         k += 1
+    # The rules, branch-free over the row (vectorised); disp/mask hold d and the bits so far.
     s64 = np.int64(sent)
     for x in range(w):
         best = np.int64(bc[x])
-        lr_out[x] = np.nan
-        if best == s64:
-            best_out[x] = s64
-            second_out[x] = s64
-            mask[x] = _BORDER
-            disp[x] = np.nan
-            continue
-        kb = np.int64(bk[x])
-        cm = np.int64(tb[kb - 1, off + x]) if kb > 0 else s64
-        cp = np.int64(tb[kb + 1, off + x]) if kb < nd - 1 else s64
-        second = np.int64(sm[x])
-        d, m = pixel_rules(best, second, kb, cm, cp, nd, s64, ratio, subpixel, min_disparity)
+        d, m = pixel_rules(best, np.int64(sm[x]), np.int64(bk[x]), np.int64(cm[x]),
+                           np.int64(cp[x]), nd, s64, ratio, subpixel, min_disparity)
         best_out[x] = best
-        second_out[x] = second
-        if do_lr:
+        second_out[x] = sm[x]
+        disp[x] = d
+        mask[x] = _BORDER if best == s64 else m      # no candidate at all
+    # Left-right rule, then invalidation.
+    for x in range(w):
+        d = disp[x]
+        m = mask[x]
+        lr = np.float32(np.nan)
+        if do_lr and bc[x] != sent:
             xr = lr_column(x, d)
             if 0 <= xr < w and rc[xr] != sent:
-                dist, bit = lr_rule(d, np.int64(rk[xr]), min_disparity, lr_max_diff)
-                lr_out[x] = dist
+                lr, bit = lr_rule(d, np.int64(rk[xr]), min_disparity, lr_max_diff)
                 m |= bit
+        lr_out[x] = lr
         mask[x] = m
         disp[x] = np.nan if m != 0 else d
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _bm_select(lp, rp, bs, shift0, min_disparity, ratio, subpixel, lr_max_diff, sent, nbands,
                colsum_buf, p2_buf, tb_buf, cost_buf, idx_buf, disp, mask, best, second, lrd):
     h = disp.shape[0]
@@ -392,8 +415,8 @@ def _bm_select(lp, rp, bs, shift0, min_disparity, ratio, subpixel, lr_max_diff, 
             # padded rows: the window of output row y is y..y+bs-1
             _select_row(lp, rp, y + bs - 1, y0 if y == y0 else y - 1, y == y0, bs, shift0,
                         min_disparity, ratio, subpixel, lr_max_diff, sent, colsum_buf[band],
-                        p2_buf[band], tb_buf[band], cb[0], ib[0], cb[1], ib[1], cb[2],
-                        disp[y], mask[y], best[y], second[y], lrd[y])
+                        p2_buf[band], tb_buf[band], cb[0], ib[0], cb[1], ib[1], cb[2], cb[3],
+                        cb[4], disp[y], mask[y], best[y], second[y], lrd[y])
 
 
 def _bands(h: int) -> int:
@@ -447,7 +470,7 @@ def bm_select(left: np.ndarray, right: np.ndarray, min_disparity: int, num_dispa
     colsum = np.empty((nb, nd, w + block_size - 1), dtype)
     p2 = np.empty((nb, w + block_size - 2), dtype)
     tb = np.full((nb, nd, max(0, -min_disparity) + w + max(0, max_d)), sent, dtype)
-    costs = np.empty((nb, 3, w), dtype)
+    costs = np.empty((nb, 5, w), dtype)
     idx = np.empty((nb, 2, w), np.uint16)
     disp = np.empty((h, w), np.float32)
     mask = np.empty((h, w), np.uint8)

@@ -103,7 +103,7 @@ def _right_keys(costs, sentinel, min_disparity, rkey_rev):
             dst[i] = min(dst[i], key)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def pixel_rules(best, second, kb, cm, cp, nd, sentinel, ratio, subpixel, min_disparity):
     """The per-pixel rules once the costs are reduced: returns ``(d, mask_bits)``.
 
@@ -111,37 +111,30 @@ def pixel_rules(best, second, kb, cm, cp, nd, sentinel, ratio, subpixel, min_dis
     ``kb``: winning index, ``cm``/``cp``: costs at ``kb - 1``/``kb + 1`` (``sentinel``
     when off the range or excluded), all as int64. ``d`` is the (sub-pixel) float32
     disparity before any invalidation; the left-right rule is :func:`lr_rule`.
+    Branch-free (selects, no early exits) so that a loop over a row of pixels vectorises.
     """
-    m = 0
-    if kb == 0 or kb == nd - 1:
-        m |= _OUT_OF_RANGE
-    if (kb > 0 and cm == sentinel) or (kb < nd - 1 and cp == sentinel):
-        m |= _BORDER
-    if ratio > 0 and second != sentinel and second * (100 - ratio) < best * 100:
-        m |= _NOT_UNIQUE
-    off = 0.0
-    if subpixel != 0 and cm != sentinel and cp != sentinel:
-        num = cm - cp
-        if subpixel == 1:
-            den = 2 * (cm - 2 * best + cp)
-        else:
-            den = 2 * (max(cm, cp) - best)
-        if den > 0:
-            off = num / den
-            if off > 0.5:
-                off = 0.5
-            elif off < -0.5:
-                off = -0.5
-    return np.float32(float(min_disparity + kb) + off), m
+    edge = (kb == 0) | (kb == nd - 1)
+    border = ((kb > 0) & (cm == sentinel)) | ((kb < nd - 1) & (cp == sentinel))
+    clash = (ratio > 0) & (second != sentinel) & (second * (100 - ratio) < best * 100)
+    m = ((_OUT_OF_RANGE if edge else 0) | (_BORDER if border else 0)
+         | (_NOT_UNIQUE if clash else 0))
+    if subpixel == 1:
+        den = 2 * (cm - 2 * best + cp)
+    else:
+        den = 2 * (max(cm, cp) - best)
+    fit = (subpixel != 0) & (cm != sentinel) & (cp != sentinel) & (den > 0)
+    off = (cm - cp) / (den if den > 0 else 1)
+    off = min(max(off, -0.5), 0.5)
+    return np.float32(float(min_disparity + kb) + (off if fit else 0.0)), m
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def lr_column(x, d):
     """Right-image column ``floor(x - d + 0.5)`` the left-right rule looks at."""
     return int(np.floor(x - np.float64(d) + 0.5))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def lr_rule(d, kr, min_disparity, lr_max_diff):
     """``(|d - d_right|, LR_MISMATCH bit or 0)`` for the right image's winning index ``kr``."""
     dist = abs(np.float64(d) - np.float64(min_disparity + kr))
