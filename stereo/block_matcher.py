@@ -7,9 +7,14 @@ Pipeline per pair (left image is the reference, ``d = x_left - x_right``):
 2. SAD over ``block_size`` x ``block_size`` windows with running box sums
    (:mod:`stereo.kernels.block_cost`), fused with the shared selection rules of
    :mod:`stereo.postprocess.select` (winner-takes-all, range-edge and border rejection,
-   uniqueness, equiangular sub-pixel, left-right check from the same costs).
-3. Low-texture rejection (:mod:`stereo.postprocess.texture`) and speckle removal
+   uniqueness, equiangular sub-pixel, left-right check from the same costs); no cost
+   volume is stored.
+3. Low-texture rejection (:mod:`stereo.postprocess.texture`; with the default prefilter
+   the clipped gradient is read back from the prefiltered image) and speckle removal
    (:mod:`stereo.postprocess.speckle`).
+4. :meth:`BlockMatcher.match` adds a confidence map; :meth:`BlockMatcher.compute` skips it.
+
+Speed: about OpenCV StereoBM's on MiddEval3 quarter-size scenes (``scripts/bench_bm.py``).
 
 Differences from ``cv2.StereoBM`` worth knowing: any ``num_disparities >= 1`` (no multiple
 of 16), negative ``min_disparity`` allowed, a best match on the edge of the range is

@@ -11,27 +11,82 @@ from stereo import BlockMatcher, flags
 from stereo.errors import InputError, ParameterError
 from stereo.kernels.block_cost import bm_select, sad_volume
 from stereo.paths import middlebury_dir
-from stereo.postprocess.select import select_disparities
-from stereo.postprocess.speckle import speckle_mask
+from stereo.kernels.prefilter import prefilter, signed_xsobel, xsobel_magnitude
+from stereo.postprocess.select import check_selection_params, select_disparities
+from stereo.postprocess.speckle import remove_speckles, speckle_mask
+from stereo.postprocess.texture import low_texture_mask
 
 # ----------------------------------------------------------------------------- kernels
 
 
+# nd % 4 = 2, 3, 1, 0, 0, 1, 1, 2: the kernel takes disparities four at a time plus a rest;
+# bs 3..21 covers every branch of its box sum (1..4 pair terms in the first pass, more passes).
 @pytest.mark.parametrize("min_d, nd, bs, shape", [
     (0, 6, 3, (9, 17)), (-4, 7, 5, (11, 14)), (3, 5, 3, (8, 12)), (-12, 4, 3, (6, 9)), (-2, 20, 5, (7, 12)),
+    (1, 9, 7, (10, 22)), (0, 13, 11, (14, 26)), (-3, 10, 21, (24, 28)),
 ])
 def test_sad_volume_matches_naive(min_d, nd, bs, shape):
     rng = np.random.default_rng(nd * 31 + bs)
     left = rng.integers(0, 63, shape).astype(np.uint8)
     right = rng.integers(0, 63, shape).astype(np.uint8)
+    right[:, 3] = left[:, 3]                    # some exact ties and repeated costs
     for dtype in (np.uint16, np.int32):
         got = sad_volume(left, right, min_d, nd, bs, dtype)
         np.testing.assert_array_equal(got, naive_sad_volume(left, right, min_d, nd, bs, dtype))
         # The fused kernel must give exactly what the shared selection gives on that volume.
-        sel = select_disparities(got, min_d, uniqueness_ratio=5, subpixel="equiangular", lr_max_diff=1.0)
-        fused = bm_select(left, right, min_d, nd, bs, dtype, 5, 2, 1.0)
-        for name, a, b in zip(sel._fields, sel, fused):
-            np.testing.assert_array_equal(a, b, err_msg=name)
+        for ratio, sub, lr in ((5, "equiangular", 1.0), (0, "none", -1.0), (30, "parabola", 0.0)):
+            sel = select_disparities(got, min_d, uniqueness_ratio=ratio, subpixel=sub, lr_max_diff=lr)
+            fused = bm_select(left, right, min_d, nd, bs, dtype, *check_selection_params(ratio, sub, lr))
+            for name, a, b in zip(sel._fields, sel, fused):
+                np.testing.assert_array_equal(a, b, err_msg=f"{name} {dtype} {ratio} {sub} {lr}")
+
+
+def test_prefilter_fast_paths_match_float_reference():
+    rng = np.random.default_rng(4)
+    for img in (rng.integers(0, 256, (23, 31)).astype(np.uint8),
+                rng.integers(0, 65536, (23, 31)).astype(np.uint16)):
+        ref = np.rint(signed_xsobel(img))
+        for cap in (1, 31, 127):
+            want = (np.clip(ref, -cap, cap) + cap).astype(np.uint8)
+            np.testing.assert_array_equal(prefilter(img, "xsobel", cap), want)
+            np.testing.assert_array_equal(xsobel_magnitude(img, cap), np.minimum(np.abs(ref), cap))
+
+
+@pytest.mark.parametrize("pre", ["xsobel", "normalized"])
+def test_low_texture_flags_equal_the_texture_mask(pre):
+    left, right = _textured_pair(4, shape=(30, 70))
+    left[:, 20:45] = 100
+    left[5:9, 25:28] = 104                        # faint texture, below and above threshold
+    res = BlockMatcher(num_disparities=12, block_size=5, prefilter=pre, texture_threshold=2.5,
+                       speckle_window_size=0).match(left, right)
+    want = low_texture_mask(left, 5, 2.5, 31)
+    assert want.any() and not want.all()
+    np.testing.assert_array_equal((res.mask & flags.LOW_TEXTURE) != 0, want)
+
+
+def test_remove_speckles_matches_boolean_reference():
+    rng = np.random.default_rng(5)
+    for scale in (1.0, 3000.0):                   # 3000: |d| too large for x16 fixed point
+        disp = (rng.integers(0, 4, (30, 40)) * scale).astype(np.float32)
+        disp[rng.random(disp.shape) < 0.2] = np.nan
+        disp[0, 0] = np.inf
+        mask = rng.integers(0, 2, disp.shape).astype(np.uint8)
+        want = speckle_mask(disp, 6, 0.5 * scale)
+        assert want.any()
+        got_d, got_m = disp.copy(), mask.copy()
+        remove_speckles(got_d, got_m, 6, 0.5 * scale)
+        ref_d, ref_m = disp.copy(), mask.copy()
+        ref_d[want] = np.nan
+        ref_m[want] |= flags.SPECKLE
+        np.testing.assert_array_equal(got_d, ref_d)
+        np.testing.assert_array_equal(got_m, ref_m)
+        assert not want[0, 0] and np.isinf(got_d[0, 0])
+
+
+def test_compute_equals_match():
+    left, right = _textured_pair(3)
+    bm = BlockMatcher(min_disparity=-2, num_disparities=11, block_size=5)
+    np.testing.assert_array_equal(bm.compute(left, right), bm.match(left, right).disparity)
 
 
 def _textured_pair(true_d, shape=(40, 90), seed=0):
@@ -101,6 +156,7 @@ def test_parameters_are_frozen_and_any_range_allowed():
     (dict(block_size=257), "block_size must be <= 255"),
     (dict(block_size=9.0), "block_size must be an integer"),
     (dict(num_disparities=0), "num_disparities must be >= 1"),
+    (dict(num_disparities=65536), "num_disparities must be <= 65535"),
     (dict(min_disparity=0.5), "min_disparity must be an integer"),
     (dict(prefilter="sobel"), "prefilter must be one of"),
     (dict(prefilter_cap=0), "prefilter_cap must be >= 1"),
