@@ -50,8 +50,9 @@ def run(args):
         disp = res.match.disparity
         err = disparity_errors(disp, scene.gt, scene.nonocc, dense=True)
         depth_err = depth_errors(res.depth, depth_from_disparity(scene.gt, rect), scene.nonocc)
-        print(f"== {name}: {disp.shape[1]}x{disp.shape[0]}, method {args.method}, {seconds:.2f} s "
-              f"(includes compilation on the first run)")
+        note = " (first call: includes Numba compilation, cached on disk for later runs)" \
+            if name == args.scenes[0] else ""
+        print(f"== {name}: {disp.shape[1]}x{disp.shape[0]}, method {args.method}, {seconds:.2f} s{note}")
         for line in summarize(res):
             print("   " + line)
         print(f"   vs ground truth (non-occluded, dense scoring): bad1.0 {err['bad1']:.1f}%  "
