@@ -36,7 +36,8 @@ from .kernels.prefilter import PREFILTERS, max_pixel_cost, prefilter, xsobel_mag
 from .postprocess.confidence import confidence_map
 from .postprocess.select import check_selection_params
 from .postprocess.speckle import remove_speckles
-from .postprocess.texture import low_texture_from_magnitude, mark_invalid
+from .postprocess.invalidate import mark_invalid
+from .postprocess.texture import low_texture_from_magnitude
 from .result import MatchResult
 from .validation import check_choice, check_float, check_int, pair_to_gray
 

@@ -13,7 +13,6 @@ from calib.chessboard import (Board, canonical_order, describe_failure, detect, 
 from calib.rig import StereoRig
 from calib.units import parse_length
 from stereo.errors import CalibrationError, FileFormatError, InputError, ParameterError
-from stereo.paths import chessboard_dir
 
 # ---- synthetic scenes: a board texture warped by the exact homography of a camera pose ----
 PPS, MARGIN = 40, 40          # texture pixels per square, white margin
@@ -230,24 +229,6 @@ def test_pair_images_counts(tmp_path):
 
 
 # ---- the shared chessboard set ---------------------------------------------------------------
-def calibrate_shared_set(config):
-    """Calibrate the shared set once per test session (memoised on the pytest config,
-    which test_rectify.py shares)."""
-    cache = config.__dict__.setdefault("_stereodepth_chessboard_calibration", {})
-    if "report" not in cache:
-        root = chessboard_dir()
-        if not (root / "left000000.jpg").exists():
-            pytest.skip(f"shared chessboard set missing: {root}")
-        pairs = pair_images(str(root / "left*.jpg"), str(root / "right*.jpg"))
-        cache["report"] = calibrate_stereo([a for a, _ in pairs], [b for _, b in pairs], Board(11, 8, 0.03))
-    return cache["report"]
-
-
-@pytest.fixture(scope="module")
-def shared_report(request):
-    return calibrate_shared_set(request.config)
-
-
 @pytest.mark.chessboard
 def test_shared_set_rms_and_report(shared_report, tmp_path):
     rig = shared_report.rig

@@ -7,7 +7,6 @@ import cv2
 import numpy as np
 import pytest
 
-from calib.calibrate import calibrate_stereo, pair_images
 from calib.chessboard import Board, detect, match_order
 from calib.model import StereoCalibration
 from calib.rectify import Rectifier, prepare_pair, rectify_pair
@@ -129,23 +128,6 @@ def test_vertical_rig_is_refused():
 
 
 # ---- shared chessboard set ----------------------------------------------------------------
-def calibrate_shared_set(config):
-    """Calibrate the shared set once per test session (same memo as test_calibration.py)."""
-    cache = config.__dict__.setdefault("_stereodepth_chessboard_calibration", {})
-    if "report" not in cache:
-        root = chessboard_dir()
-        if not (root / "left000000.jpg").exists():
-            pytest.skip(f"shared chessboard set missing: {root}")
-        pairs = pair_images(str(root / "left*.jpg"), str(root / "right*.jpg"))
-        cache["report"] = calibrate_stereo([a for a, _ in pairs], [b for _, b in pairs], Board(11, 8, 0.03))
-    return cache["report"]
-
-
-@pytest.fixture(scope="module")
-def shared_report(request):
-    return calibrate_shared_set(request.config)
-
-
 @pytest.mark.chessboard
 def test_shared_set_rectified_rows(shared_report):
     rect = Rectifier(shared_report.rig)

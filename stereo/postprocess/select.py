@@ -39,7 +39,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import flags
-from ..errors import InputError, ParameterError
+from ..errors import InputError
 from ..validation import check_choice, check_float, check_int
 
 SUBPIXEL_MODES = ("parabola", "equiangular", "none")

@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from .. import flags
+from .invalidate import mark_invalid
 
 _INVALID16 = -32768
 
@@ -51,17 +52,6 @@ def _removed(disp, fixed, out):
         dst[i] = fx[i] == _INVALID16 and np.isfinite(src[i])
 
 
-@njit(cache=True)
-def _apply(disp, fixed, mask, flag):
-    src = disp.ravel()
-    fx = fixed.ravel()
-    m = mask.ravel()
-    for i in range(src.size):
-        if fx[i] == _INVALID16 and np.isfinite(src[i]):
-            src[i] = np.nan
-            m[i] |= flag
-
-
 def _filtered_fixed(disp: np.ndarray, max_size: int, max_diff: float):
     """int16 fixed-point copy of ``disp`` after ``cv2.filterSpeckles``, or None if nothing to do."""
     largest = float(_max_abs_finite(disp))
@@ -98,14 +88,7 @@ def remove_speckles(disparity: np.ndarray, mask: np.ndarray, max_size: int, max_
 
     ``disparity`` float32 and ``mask`` uint8, both (H, W) and C-contiguous.
     """
-    if not (disparity.flags.c_contiguous and mask.flags.c_contiguous):
-        speckles = speckle_mask(disparity, max_size, max_diff)
-        disparity[speckles] = np.nan
-        mask[speckles] |= flags.SPECKLE
-        return
-    fixed = _filtered_fixed(disparity, max_size, max_diff)
-    if fixed is not None:
-        _apply(disparity, fixed, mask, np.uint8(flags.SPECKLE))
+    mark_invalid(disparity, mask, speckle_mask(disparity, max_size, max_diff), flags.SPECKLE)
 
 
 __all__ = ["speckle_mask", "remove_speckles"]

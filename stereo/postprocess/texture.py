@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from numba import njit
 
 from ..kernels.prefilter import xsobel_magnitude
 
@@ -34,27 +33,4 @@ def low_texture_mask(gray: np.ndarray, block_size: int, threshold: float, cap: i
     return low_texture_from_magnitude(xsobel_magnitude(gray, cap), block_size, threshold)
 
 
-@njit(cache=True)
-def _mark(disp, mask, where, flag):
-    d = disp.ravel()
-    m = mask.ravel()
-    w = where.ravel()
-    for i in range(d.size):
-        if w[i]:
-            d[i] = np.nan
-            m[i] |= flag
-
-
-def mark_invalid(disparity: np.ndarray, mask: np.ndarray, where: np.ndarray, flag: int) -> None:
-    """In place: NaN in ``disparity`` and ``flag`` set in ``mask`` wherever ``where`` is True.
-
-    One pass (boolean indexing twice costs several times more); arrays of the same shape.
-    """
-    if disparity.flags.c_contiguous and mask.flags.c_contiguous and where.flags.c_contiguous:
-        _mark(disparity, mask, where, np.uint8(flag))
-    else:
-        disparity[where] = np.nan
-        mask[where] |= np.uint8(flag)
-
-
-__all__ = ["low_texture_mask", "low_texture_from_magnitude", "mark_invalid"]
+__all__ = ["low_texture_mask", "low_texture_from_magnitude"]
