@@ -26,17 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InputError
+from .validation import check_map
 
 DEFAULT_THRESHOLDS = (0.5, 1.0, 2.0, 4.0)
-
-
-def _disparity(arr, name: str) -> np.ndarray:
-    a = np.asarray(arr)
-    if a.ndim != 2:
-        raise InputError(f"{name} must be a 2-D array, got shape {a.shape}")
-    if a.dtype == np.bool_ or a.dtype.kind not in "fiu":
-        raise InputError(f"{name} must be a real-valued array (NaN = invalid), got dtype {a.dtype}")
-    return a.astype(np.float32, copy=False)
 
 
 def _selection(mask, shape, name: str = "mask") -> np.ndarray:
@@ -75,7 +67,7 @@ def fill_invalid_like_sdk(disp) -> np.ndarray:
     """
     from .postprocess.fill import fill_background
 
-    d = _disparity(disp, "disparity")
+    d = check_map(disp, "disparity")
     d = np.where(np.isfinite(d), d, np.nan).astype(np.float32)  # inf counts as invalid too
     filled, _ = fill_background(d)
     filled[np.isnan(filled)] = 0.0
@@ -103,8 +95,8 @@ def disparity_errors(disp, gt, mask=None, *, thresholds=DEFAULT_THRESHOLDS, dens
         ``density`` (percent of evaluated pixels valid before filling) and ``n_pixels``
         (evaluated pixels). Statistics are NaN when no pixel is scored.
     """
-    d = _disparity(disp, "disparity")
-    g = _disparity(gt, "ground truth")
+    d = check_map(disp, "disparity")
+    g = check_map(gt, "ground truth")
     _same_shape(d, g, "disparity and ground truth")
     evaluated = _selection(mask, g.shape) & np.isfinite(g)
     n = int(np.count_nonzero(evaluated))
@@ -152,8 +144,8 @@ def depth_errors(depth, gt_depth, mask=None) -> dict:
         ``density`` (percent of evaluated pixels with a valid prediction) and
         ``n_pixels`` (evaluated pixels). NaN statistics when nothing is scored.
     """
-    z = _disparity(depth, "depth")
-    g = _disparity(gt_depth, "ground-truth depth")
+    z = check_map(depth, "depth")
+    g = check_map(gt_depth, "ground-truth depth")
     _same_shape(z, g, "depth and ground-truth depth")
     with np.errstate(invalid="ignore"):
         evaluated = _selection(mask, g.shape) & np.isfinite(g) & (g > 0)
@@ -190,8 +182,8 @@ def align_scale_shift(disp, gt, mask=None) -> tuple[np.ndarray, float, float]:
     Raises:
         InputError: fewer than 2 usable pixels, or a constant prediction (no scale fit).
     """
-    d = _disparity(disp, "disparity")
-    g = _disparity(gt, "ground truth")
+    d = check_map(disp, "disparity")
+    g = check_map(gt, "ground truth")
     _same_shape(d, g, "disparity and ground truth")
     use = _selection(mask, g.shape) & np.isfinite(d) & np.isfinite(g)
     x = d[use].astype(np.float64)

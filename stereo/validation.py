@@ -128,11 +128,23 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
+def check_map(arr, name: str = "disparity") -> np.ndarray:
+    """Check a 2-D real-valued map (disparity, depth, confidence; NaN = invalid).
+
+    Returns it as float32 (a view when it already is). Raises :class:`InputError` naming
+    ``name`` for a wrong number of dimensions or a non-numeric / boolean dtype.
+    """
+    a = np.asarray(arr)
+    if a.ndim != 2:
+        raise InputError(f"{name} must be a 2-D array, got shape {a.shape}")
+    if a.dtype == np.bool_ or a.dtype.kind not in "fiu":
+        raise InputError(f"{name} must be a real-valued array (NaN = invalid), got dtype {a.dtype}")
+    return a.astype(np.float32, copy=False)
+
+
 def check_disparity_map(disp, name: str = "disparity") -> np.ndarray:
     """Check a 2-D float disparity map (NaN = invalid); return it as float32."""
     arr = np.asarray(disp)
-    if arr.ndim != 2:
-        raise InputError(f"{name} must be a 2-D array, got shape {arr.shape}")
-    if arr.dtype.kind != "f":
+    if arr.ndim == 2 and arr.dtype.kind != "f":
         raise InputError(f"{name} must be a float array (NaN = invalid), got dtype {arr.dtype}")
-    return arr.astype(np.float32, copy=False)
+    return check_map(arr, name)

@@ -10,18 +10,10 @@ import cv2
 import numpy as np
 
 from .errors import InputError, ParameterError
+from .validation import check_map
 
 # Colour of pixels with ground truth but no prediction in error_map (BGR: blue).
 MISSING_PREDICTION_BGR = (255, 0, 0)
-
-
-def _float_map(arr, name: str) -> np.ndarray:
-    a = np.asarray(arr)
-    if a.ndim != 2:
-        raise InputError(f"{name} must be a 2-D array, got shape {a.shape}")
-    if a.dtype == np.bool_ or a.dtype.kind not in "fiu":
-        raise InputError(f"{name} must be real-valued, got dtype {a.dtype}")
-    return a.astype(np.float32, copy=False)
 
 
 def _colorize(values: np.ndarray, valid: np.ndarray, lo: float, hi: float, colormap) -> np.ndarray:
@@ -63,7 +55,7 @@ def colorize_disparity(disp, *, vmin=None, vmax=None, percentile=(1, 99),
     several maps), else the ``percentile`` range of the valid values. ``colormap=None``
     gives grey.
     """
-    d = _float_map(disp, "disparity")
+    d = check_map(disp, "disparity")
     valid = np.isfinite(d)
     lo, hi = _range(d, valid, vmin, vmax, percentile)
     return _colorize(d, valid, lo, hi, colormap)
@@ -76,7 +68,7 @@ def colorize_depth(depth, *, vmin=None, vmax=None, percentile=(1, 99),
     ``vmin``/``vmax`` are *depths* in metres (near and far ends) when given; ``inf``
     depth (infinitely far) is valid and drawn at the far end.
     """
-    z = _float_map(depth, "depth")
+    z = check_map(depth, "depth")
     valid = ~np.isnan(z) & (z > 0)
     with np.errstate(divide="ignore"):
         inv = np.where(valid, 1.0 / np.where(valid, z, 1.0), np.nan).astype(np.float32)
@@ -91,7 +83,7 @@ def colorize_depth(depth, *, vmin=None, vmax=None, percentile=(1, 99),
 
 def colorize_confidence(conf, *, colormap=None) -> np.ndarray:
     """Picture of a confidence map in [0, 1] (grey by default: 1 = white); NaN black."""
-    c = _float_map(conf, "confidence")
+    c = check_map(conf, "confidence")
     valid = np.isfinite(c)
     return _colorize(np.clip(c, 0.0, 1.0), valid, 0.0, 1.0, colormap)
 
@@ -103,8 +95,8 @@ def error_map(disp, gt, mask=None, *, max_error: float = 4.0) -> np.ndarray:
     blue (:data:`MISSING_PREDICTION_BGR`) where the ground truth is known but the
     prediction is invalid (NaN).
     """
-    d = _float_map(disp, "disparity")
-    g = _float_map(gt, "ground truth")
+    d = check_map(disp, "disparity")
+    g = check_map(gt, "ground truth")
     if d.shape != g.shape:
         raise InputError(f"disparity {d.shape} and ground truth {g.shape} differ in shape")
     if not (np.isfinite(max_error) and max_error > 0):
