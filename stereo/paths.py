@@ -18,7 +18,11 @@ def shared_data_dir() -> Path:
     env = os.environ.get("STEREO_SHARED_DATA")
     if env:
         return Path(env)
-    return PROJECT_ROOT.parent / "shared" / "data"
+    beside_project = PROJECT_ROOT.parent / "shared" / "data"
+    if beside_project.exists():
+        return beside_project
+    # A non-editable install puts the package elsewhere: fall back to the working folder.
+    return Path.cwd().parent / "shared" / "data"
 
 
 def middlebury_dir() -> Path:
