@@ -5,12 +5,13 @@ Conventions used everywhere: the left image is the reference; disparity
 ``Z = f * B / (d + doffs)``.
 """
 
-from .errors import CalibrationError, FileFormatError, InputError, ParameterError, StereoError
+from .errors import (CalibrationError, FileFormatError, InputError, OutputError, ParameterError,
+                     StereoError)
 from .result import MatchResult
 from .block_matcher import BlockMatcher
 from .sgbm import SGBM
 
 __version__ = "0.1.0"
 
-__all__ = ["StereoError", "InputError", "ParameterError", "FileFormatError", "CalibrationError",
+__all__ = ["StereoError", "InputError", "ParameterError", "FileFormatError", "OutputError", "CalibrationError",
            "MatchResult", "BlockMatcher", "SGBM", "__version__"]

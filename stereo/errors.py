@@ -30,8 +30,17 @@ class FileFormatError(StereoError, OSError):
         self.path = path
 
 
+class OutputError(StereoError, OSError):
+    """An output file or folder cannot be created (permissions, a file in the way, ...)."""
+
+    def __init__(self, message: str, path: str | None = None):
+        super().__init__(message)
+        self.path = path
+
+
 class CalibrationError(StereoError, ValueError):
     """A calibration is malformed, inconsistent, or could not be estimated."""
 
 
-__all__ = ["StereoError", "InputError", "ParameterError", "FileFormatError", "CalibrationError"]
+__all__ = ["StereoError", "InputError", "ParameterError", "FileFormatError", "OutputError",
+           "CalibrationError"]

@@ -150,3 +150,15 @@ def test_match_with_rig_rectifies_raw_pair_and_gives_metric_depth(shared_report,
     assert np.mean(np.isfinite(z)) > 0.8
     rel = np.abs(z - z_ref) / z_ref
     assert np.nanmedian(rel) < 0.02
+
+
+def test_unwritable_output_is_a_one_line_error(planes, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    for out in (blocker, blocker / "sub"):
+        code, _, err = _run(capsys, "match", planes / "im0.png", planes / "im1.png", "-o", out,
+                            "--method", "bm")
+        assert code == 2, err
+        assert str(blocker) in err and "internal" not in err
+        assert len(err.strip().splitlines()) == 1
+    assert blocker.read_text() == "not a folder"

@@ -8,6 +8,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import OutputError
+
 
 @contextmanager
 def atomic_path(path):
@@ -18,7 +20,10 @@ def atomic_path(path):
     ``path`` is left as it was.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})", str(path)) from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -37,8 +42,14 @@ def staged_directory(outdir):
     ``outdir`` is created if needed; existing files of the same names are replaced.
     """
     outdir = Path(outdir)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging.", dir=outdir.parent))
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"{outdir}: exists and is not a folder", str(outdir))
+    try:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging.", dir=outdir.parent))
+    except OSError as exc:
+        raise OutputError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})",
+                          str(outdir)) from None
     try:
         yield stage
         outdir.mkdir(parents=True, exist_ok=True)
