@@ -8,6 +8,7 @@ their own module; this file only decides which to call.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ class PairResult:
     depth: np.ndarray | None
     relative_inverse_depth: np.ndarray | None
     range_source: str
+    notes: tuple = ()
 
     @property
     def metric(self) -> bool:
@@ -100,7 +102,8 @@ def _rectified(calibration):
 
 
 def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_disparity=None,
-               num_disparities=None, near_m=None, far_m=None, block_size=None, **params) -> PairResult:
+               num_disparities=None, near_m=None, far_m=None, block_size=None,
+               uncalibrated: bool = False, **params) -> PairResult:
     """Match one stereo pair and, when calibrated, triangulate it.
 
     Args:
@@ -111,16 +114,30 @@ def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_dispa
         calibration: a ``calib.StereoCalibration`` (rectified), a ``calib.StereoRig`` (raw
             images), or None for disparity-only output.
         min_disparity, num_disparities, near_m, far_m: the search range, see :func:`choose_range`.
+        uncalibrated: rectify a raw pair without calibration first (features + fundamental
+            matrix + homographies); the output is disparity-only and the residual
+            vertical error of the matched features is reported in ``notes``.
         **params: further matcher parameters (``fill=True`` for dense SGBM output, ...).
     """
     left, right = check_pair(left, right)
     valid_region = None
     rect = None
+    notes = ()
+    range_note = None
+    if uncalibrated:
+        if calibration is not None:
+            raise ParameterError("uncalibrated rectification is for pairs without a calibration; "
+                                 "drop --calib or --uncalibrated")
+        left, right, notes, hint = _rectify_uncalibrated(left, right)
+        if min_disparity is None and num_disparities is None and near_m is None:
+            min_disparity, num_disparities = hint
+            range_note = "from the feature matches, with a margin"
     if calibration is not None:
         from calib.rectify import prepare_pair
         left, right, rect, valid_region = prepare_pair(left, right, calibration)
     lo, n, source = choose_range(left.shape[1], calibration, min_disparity=min_disparity,
                                  num_disparities=num_disparities, near_m=near_m, far_m=far_m)
+    source = range_note or source
     matcher = make_matcher(method, lo, n, block_size, **params)
     result = matcher.match(left, right)
     if valid_region is not None:
@@ -137,14 +154,30 @@ def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_dispa
         from .relative import relative_inverse_depth
         relative = relative_inverse_depth(result.disparity)
     return PairResult(match=result, left_image=left, calibration=rect, depth=depth,
-                      relative_inverse_depth=relative, range_source=source)
+                      relative_inverse_depth=relative, range_source=source, notes=notes)
+
+
+def _rectify_uncalibrated(left, right):
+    """Homography rectification; returns images, report lines and a search-range hint."""
+    from calib.uncalibrated import rectify_uncalibrated
+
+    rect = rectify_uncalibrated(left, right)
+    lo, hi = rect.disparity_range
+    # The hint spans the 1st..99th percentile of the inlier matches; widen it so that the
+    # nearest and farthest surfaces do not land on the range edge (where matches are invalid).
+    margin = max(4, int(math.ceil(0.25 * (hi - lo))))
+    start = int(math.floor(lo)) - margin
+    count = int(math.ceil(hi)) + margin - start + 1
+    notes = (f"uncalibrated rectification from {rect.n_inliers} inlier matches: residual |dy| "
+             f"median {rect.residual_dy_median:.2f} px, p95 {rect.residual_dy_p95:.2f} px",)
+    return rect.left_r, rect.right_r, notes, (start, count)
 
 
 def summarize(res: PairResult) -> list[str]:
     """Short human-readable lines about a result (used by the CLI)."""
     m = res.match
     hi = m.min_disparity + m.num_disparities - 1
-    lines = [f"disparity range [{m.min_disparity}, {hi}] px ({res.range_source}); "
+    lines = list(res.notes) + [f"disparity range [{m.min_disparity}, {hi}] px ({res.range_source}); "
              f"density {100 * m.density:.1f}%"]
     reasons = {k: v for k, v in m.reasons().items() if v}
     if reasons:

@@ -162,3 +162,25 @@ def test_unwritable_output_is_a_one_line_error(planes, tmp_path, capsys):
         assert str(blocker) in err and "internal" not in err
         assert len(err.strip().splitlines()) == 1
     assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.chessboard
+def test_match_uncalibrated_raw_pair(tmp_path, capsys):
+    """A raw pair without calibration: rectified from features, disparity-only output."""
+    from stereo.paths import chessboard_dir
+
+    left, right = chessboard_dir() / "left000003.jpg", chessboard_dir() / "right000003.jpg"
+    if not left.exists():
+        pytest.skip(f"shared chessboard set missing: {chessboard_dir()}")
+    out = tmp_path / "out"
+    code, stdout, err = _run(capsys, "match", left, right, "-o", out, "--uncalibrated", "--method", "bm")
+    assert code == 0, err
+    dy = float(stdout.split("residual |dy| median ")[1].split(" px")[0])
+    assert dy < 1.0
+    assert "from the feature matches" in stdout and "NOT metric" in stdout
+    names = {p.name for p in out.iterdir()}
+    assert "inverse_depth_relative.pfm" in names and "depth.pfm" not in names
+    assert np.mean(np.isfinite(read_disparity(out / "disparity.pfm"))) > 0.2
+    code, _, err = _run(capsys, "match", left, right, "-o", tmp_path / "o2", "--uncalibrated",
+                        "--calib", samples_dir() / "planes" / "calib.txt")
+    assert code == 2 and "drop --calib or --uncalibrated" in err

@@ -31,6 +31,9 @@ def add_matching_arguments(p):
     p.add_argument("--far", help="farthest depth to resolve, e.g. 20m or inf (needs --calib)")
     p.add_argument("--block-size", type=int, help="bm: block size (odd); sgbm: census window (odd, 3..7)")
     p.add_argument("--fill", action="store_true", help="sgbm: fill invalid pixels (dense output, flagged)")
+    p.add_argument("--uncalibrated", action="store_true",
+                   help="raw pair without calibration: rectify it from feature matches first "
+                        "(disparity-only output; residual vertical error reported)")
 
 
 def matching_options(args) -> dict:
@@ -40,6 +43,8 @@ def matching_options(args) -> dict:
     if args.near is not None or args.far is not None:
         opts["near_m"] = _length(args.near, "--near")
         opts["far_m"] = _length(args.far, "--far")
+    if getattr(args, "uncalibrated", False):
+        opts["uncalibrated"] = True
     if args.fill:
         if args.method != "sgbm":
             raise ParameterError("--fill is available with --method sgbm")
