@@ -96,14 +96,14 @@ def _ours_bm(min_disparity: int, num_disparities: int) -> Matcher:
 
     matcher = BlockMatcher(min_disparity=min_disparity, num_disparities=num_disparities,
                            block_size=BM_BLOCK_SIZE)
-    return lambda left, right: matcher.match(left, right).disparity
+    return matcher.compute
 
 
 def _ours_sgbm(min_disparity: int, num_disparities: int) -> Matcher:
     from .sgbm import SGBM
 
     matcher = SGBM(min_disparity=min_disparity, num_disparities=num_disparities)
-    return lambda left, right: matcher.match(left, right).disparity
+    return matcher.compute
 
 
 # ---- OpenCV -------------------------------------------------------------------------------
