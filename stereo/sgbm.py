@@ -14,7 +14,7 @@ Pipeline of :meth:`SGBM.match`:
    disparity step) and ``p2`` (larger jumps). ``p2_adapt`` (grey levels) lowers P2
    across intensity edges: ``P2(p) = max(P1 + 1, P2 / (1 + |I(p) - I(p - r)| / p2_adapt))``,
    so depth discontinuities, which mostly coincide with image edges, are cheaper.
-   Narrow integers throughout: uint8 costs, int32 path buffers of one row, uint16 sum.
+   Narrow integers throughout: uint8 costs, int16 path buffers (16-bit SIMD lanes), uint16 sum.
 4. Selection (:mod:`stereo.postprocess.select`): winner-takes-all, OpenCV-style
    uniqueness, sub-pixel fit, left-right check from the same aggregated volume,
    out-of-range winners invalid.
@@ -179,7 +179,7 @@ class SGBM:
     # ------------------------------------------------------------------ public API
     def compute(self, left, right) -> np.ndarray:
         """Disparity map of the pair: float32 (H, W), pixels, NaN where invalid."""
-        return self.match(left, right).disparity
+        return self._run(left, right, False).disparity
 
     def match(self, left, right) -> MatchResult:
         """Match a rectified pair (left = reference) and say why pixels are invalid.
@@ -188,20 +188,23 @@ class SGBM:
         same size and type. Returns a :class:`MatchResult` with disparity (float32, NaN
         invalid unless ``fill``), mask (uint8 :mod:`stereo.flags`) and confidence.
         """
+        return self._run(left, right, True)
+
+    # ------------------------------------------------------------------ internals
+    def _run(self, left, right, want_confidence: bool) -> MatchResult:
         gl, gr = pair_to_gray(left, right)
         if gl.shape[1] < 3:
             raise InputError(f"images are too narrow ({gl.shape[1]} pixels) to match")
         if self.threads is None:
-            return self._match_gray(gl, gr)
+            return self._match_gray(gl, gr, want_confidence)
         before = numba.get_num_threads()
         numba.set_num_threads(self.threads)
         try:
-            return self._match_gray(gl, gr)
+            return self._match_gray(gl, gr, want_confidence)
         finally:
             numba.set_num_threads(before)
 
-    # ------------------------------------------------------------------ internals
-    def _match_gray(self, gl: np.ndarray, gr: np.ndarray) -> MatchResult:
+    def _match_gray(self, gl: np.ndarray, gr: np.ndarray, want_confidence: bool = True) -> MatchResult:
         h, w = gl.shape
         nd = self.num_disparities
         guide_l, guide_r = _to_uint8_pair(gl, gr)
@@ -228,7 +231,9 @@ class SGBM:
             remove_speckles(disp, mask, self.speckle_size, self.speckle_range)
         if self.median:
             disp = median3x3_valid(disp)
-        conf = confidence_map(disp, best, second, lrd, self.lr_max_diff, sentinel=65535)
+        # compute() returns the disparity only: skip the confidence there
+        conf = (confidence_map(disp, best, second, lrd, self.lr_max_diff, sentinel=65535)
+                if want_confidence else None)
         if self.fill:
             disp, mask = fill_background(disp, mask)
         return MatchResult(disparity=disp, mask=mask, min_disparity=self.min_disparity,

@@ -72,9 +72,10 @@ def test_single_path_recursion_matches_naive(dx, down):
     cost, guide = _volume(4)
     lut = p2_table(7, 40, 20.0)
     padded = pad_cost(cost)                    # 7 real disparities, 9 neutral padding cells
-    out = np.zeros(padded.shape, np.uint16)
+    # a downward walk may store instead of add: then no garbage cell may survive
+    out = np.full(padded.shape, 12345, np.uint16) if down else np.zeros(padded.shape, np.uint16)
     aggregate_lines(padded, guide, np.int32(7), lut, np.int64(dx), np.int64(0), np.int64(1),
-                    down, not down, out, np.int64(cost.shape[2]))
+                    down, not down, out, np.int64(cost.shape[2]), down)
     step = (1, dx) if down else (-1, -dx)
     np.testing.assert_array_equal(out[:, :, :7], naive.naive_sgm_path(cost, guide, 7, lut, *step))
 

@@ -10,7 +10,8 @@ bits and the sum over all paths fits in uint16 when ``paths * (C_max + P2) < 655
 (checked by the public API). ``P2(p)`` comes from a lookup table indexed by the grey
 level step ``|I(p) - I(p-r)|`` along the path, so P2 can shrink across intensity edges.
 
-Kernels, all adding into one zeroed uint16 sum volume ``out`` (H, W, D):
+Kernels, all adding into one uint16 sum volume ``out`` (H, W, D) (the first line family
+stores instead of adding, so ``out`` starts uninitialised):
 - :func:`aggregate_lines`: one direction that moves one or two rows down (or up) per
   step; its path lines are independent, so blocks of neighbouring lines run in parallel
   with no barrier inside the sweep.
@@ -23,6 +24,8 @@ Volumes passed to the kernels have their disparity axis padded to a multiple of
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import numba
@@ -45,13 +48,18 @@ def _step(c, src, src_min, dst, p1, p2, nd):
     # about 30% faster than a scalar tail); padded cells cost 255, so their path costs
     # never undercut the real minimum, and resetting entry nd+1 to BIG after each step
     # hides them from the last real disparity: the real cells are exactly unpadded SGM.
+    # Every operand is cast back to int16 (Numba widens integer arithmetic to int64; the
+    # casts let LLVM keep 16-bit lanes, 4x the SIMD width). No value overflows: path
+    # costs are <= cost_max + P2 < BIG and BIG + P1 < 32767 (checked by the public API).
     ndp = dst.shape[0] - 2
-    jump = src_min + p2
+    s_min = np.int16(src_min)
+    jump = np.int16(s_min + p2)
+    q1 = np.int16(p1)
     m = BIG
     for j in range(ndp):
         a = src[j + 1]
-        b = min(src[j], src[j + 2]) + p1
-        v = min(min(a, b), jump) + np.int32(c[j]) - src_min
+        b = np.int16(min(src[j], src[j + 2]) + q1)
+        v = np.int16(np.int16(min(min(a, b), jump) - s_min) + np.int16(c[j]))
         dst[j + 1] = v
         m = min(m, v)
     dst[nd + 1] = BIG
@@ -62,14 +70,36 @@ def _step(c, src, src_min, dst, p1, p2, nd):
 def _step_acc(c, src, src_min, dst, p1, p2, o, nd):
     # _step fused with the accumulation into the sum volume row ``o``
     ndp = dst.shape[0] - 2
-    jump = src_min + p2
+    s_min = np.int16(src_min)
+    jump = np.int16(s_min + p2)
+    q1 = np.int16(p1)
     m = BIG
     for j in range(ndp):
         a = src[j + 1]
-        b = min(src[j], src[j + 2]) + p1
-        v = min(min(a, b), jump) + np.int32(c[j]) - src_min
+        b = np.int16(min(src[j], src[j + 2]) + q1)
+        v = np.int16(np.int16(min(min(a, b), jump) - s_min) + np.int16(c[j]))
         dst[j + 1] = v
-        o[j] += v
+        o[j] = np.uint16(o[j] + np.uint16(v))
+        m = min(m, v)
+    dst[nd + 1] = BIG
+    return m
+
+
+@njit(cache=True, inline="always")
+def _step_set(c, src, src_min, dst, p1, p2, o, nd):
+    # _step fused with the first write of the sum volume row ``o`` (no read of ``o``: the
+    # volume is allocated uninitialised, and its pages are then faulted in once, by this write)
+    ndp = dst.shape[0] - 2
+    s_min = np.int16(src_min)
+    jump = np.int16(s_min + p2)
+    q1 = np.int16(p1)
+    m = BIG
+    for j in range(ndp):
+        a = src[j + 1]
+        b = np.int16(min(src[j], src[j + 2]) + q1)
+        v = np.int16(np.int16(min(min(a, b), jump) - s_min) + np.int16(c[j]))
+        dst[j + 1] = v
+        o[j] = np.uint16(v)
         m = min(m, v)
     dst[nd + 1] = BIG
     return m
@@ -160,15 +190,22 @@ def _accumulate(buf, o):
         o[j] += buf[j + 1]
 
 
+@njit(cache=True, inline="always")
+def _store(buf, o):
+    for j in range(o.shape[0]):
+        o[j] = buf[j + 1]
+
+
 LINE_BLOCK = 16
 """Neighbouring path lines walked together by one thread (adjacent pixels share cache lines)."""
 
 
 @njit(cache=True, inline="always")
 def _walk(cost, guide, p1, p2lut, dx, row0, rowstep, s0, nb, i_first, i_last, sgn,
-          bufa, bufb, mins, out, nd):
+          bufa, bufb, mins, out, nd, store):
     # Visits rows i_first .. i_last (sgn = +1 down, -1 up); point of line l at row i is
     # x = s0 + l + dx * i and its predecessor on the path is (i - sgn, x - sgn * dx).
+    # ``store``: write the path costs into ``out`` instead of adding them (first walk).
     h, w, _ = cost.shape
     n = (h - row0 + rowstep - 1) // rowstep
     i = i_first
@@ -189,22 +226,36 @@ def _walk(cost, guide, p1, p2lut, dx, row0, rowstep, s0, nb, i_first, i_last, sg
             # explicitly (a swapped array variable defeats vectorisation)
             if ip >= 0 and ip < n and xp >= 0 and xp < w:
                 p2 = p2lut[abs(np.int32(g[x]) - np.int32(guide[yp, xp]))]
-                if i & 1:
+                if store:
+                    if i & 1:
+                        mins[l] = _step_set(c_row[x], bufa[l], mins[l], bufb[l], p1, p2, o, nd)
+                    else:
+                        mins[l] = _step_set(c_row[x], bufb[l], mins[l], bufa[l], p1, p2, o, nd)
+                elif i & 1:
                     mins[l] = _step_acc(c_row[x], bufa[l], mins[l], bufb[l], p1, p2, o, nd)
                 else:
                     mins[l] = _step_acc(c_row[x], bufb[l], mins[l], bufa[l], p1, p2, o, nd)
-            elif i & 1:
-                mins[l] = _start(c_row[x], bufb[l], nd)
-                _accumulate(bufb[l], o)
             else:
-                mins[l] = _start(c_row[x], bufa[l], nd)
-                _accumulate(bufa[l], o)
+                # a line's first point: buffer per row parity, as above
+                if i & 1:
+                    mins[l] = _start(c_row[x], bufb[l], nd)
+                else:
+                    mins[l] = _start(c_row[x], bufa[l], nd)
+                if store:
+                    _store(bufb[l] if i & 1 else bufa[l], o)
+                elif i & 1:
+                    _accumulate(bufb[l], o)
+                else:
+                    _accumulate(bufa[l], o)
         i += sgn
 
 
 @njit(cache=True, parallel=True)
-def aggregate_lines(cost, guide, p1, p2lut, dx, row0, rowstep, downward, upward, out, nd):
+def aggregate_lines(cost, guide, p1, p2lut, dx, row0, rowstep, downward, upward, out, nd, store):
     """Add to ``out`` the paths along lines that move ``rowstep`` rows and ``dx`` columns per step.
+
+    With ``store`` the downward walk writes ``out`` instead of adding to it, so ``out``
+    may be uninitialised (needs ``downward`` and ``rowstep == 1``: every cell is visited).
 
     ``downward`` adds the direction walked from the top (step ``(+rowstep, +dx)``),
     ``upward`` the opposite one (step ``(-rowstep, -dx)``). Only rows ``row0, row0 +
@@ -225,12 +276,12 @@ def aggregate_lines(cost, guide, p1, p2lut, dx, row0, rowstep, downward, upward,
     nblocks = (nlines + LINE_BLOCK - 1) // LINE_BLOCK
     for blk in prange(nblocks):
         _lines_block(cost, guide, p1, p2lut, dx, row0, rowstep, downward, upward, out,
-                     s_min, s_max, n, blk, nd)
+                     s_min, s_max, n, blk, nd, store)
 
 
 @njit(cache=True, inline="always")
 def _lines_block(cost, guide, p1, p2lut, dx, row0, rowstep, downward, upward, out,
-                 s_min, s_max, n, blk, nd):
+                 s_min, s_max, n, blk, nd, store):
     ndp = cost.shape[2]
     w = cost.shape[1]
     bufa = np.full((LINE_BLOCK, ndp + 2), BIG, dtype=np.int16)
@@ -250,10 +301,10 @@ def _lines_block(cost, guide, p1, p2lut, dx, row0, rowstep, downward, upward, ou
         i_hi = n - 1
     if downward:
         _walk(cost, guide, p1, p2lut, dx, row0, rowstep, s0, nb, i_lo, i_hi, 1,
-              bufa, bufb, mins, out, nd)
+              bufa, bufb, mins, out, nd, store)
     if upward:
         _walk(cost, guide, p1, p2lut, dx, row0, rowstep, s0, nb, i_hi, i_lo, -1,
-              bufa, bufb, mins, out, nd)
+              bufa, bufb, mins, out, nd, False)
 
 
 def p2_table(p1: int, p2: int, adapt: float) -> np.ndarray:
@@ -299,9 +350,29 @@ def pad_cost(cost: np.ndarray) -> np.ndarray:
     return np.pad(cost, ((0, 0), (0, 0), (0, ndp - nd)), constant_values=255)
 
 
+_WORKSPACE = threading.local()
+WORKSPACE_MAX_BYTES = 256 << 20
+"""Largest sum volume kept between calls (per Python thread) by :func:`aggregate_select`."""
+
+
+def _sum_volume(shape, reuse):
+    # Uninitialised: the first line family stores instead of adding. Fresh pages cost
+    # about as much to fault in as a whole path family takes to run, so the fused path
+    # keeps its volume for the next call of the same thread (the volume never escapes it).
+    n = shape[0] * shape[1] * shape[2]
+    if not reuse or 2 * n > WORKSPACE_MAX_BYTES:
+        return np.empty(shape, dtype=np.uint16)
+    buf = getattr(_WORKSPACE, "buf", None)
+    if buf is None or buf.size < n:
+        _WORKSPACE.buf = None          # release the old one before allocating
+        buf = np.empty(n, dtype=np.uint16)
+        _WORKSPACE.buf = buf
+    return buf[:n].reshape(shape)
+
+
 def _aggregate(cost, guide, p1, p2lut, paths, nd, min_disparity, do_select, ratio, subpixel,
                lr_max_diff, outputs):
-    out = np.zeros(cost.shape, dtype=np.uint16)
+    out = _sum_volume(cost.shape, do_select)
     p1 = np.int32(p1)
     nd = np.int64(nd)
     # Small chunks handed out dynamically instead of one static half per thread: a thread
@@ -310,10 +381,14 @@ def _aggregate(cost, guide, p1, p2lut, paths, nd, min_disparity, do_select, rati
     # depends on the chunking, so results do not change.
     old = numba.set_parallel_chunksize(1)
     try:
+        first = True
         for dy, dx, both in _PATHS[paths]:
             for row0 in range(dy):
+                # every path set starts with a one-row-per-step family (covers every cell)
+                assert not first or dy == 1
                 aggregate_lines(cost, guide, p1, p2lut, np.int64(dx), np.int64(row0), np.int64(dy),
-                                True, both, out, nd)
+                                True, both, out, nd, first)
+                first = False
         numba.set_parallel_chunksize(4)
         aggregate_horizontal_select(cost, guide, p1, p2lut, out, nd, np.int64(min_disparity),
                                     do_select, np.int64(ratio), np.int64(subpixel),
