@@ -13,6 +13,9 @@ Methods (registry :data:`METHODS`, names as on the command line):
                 disp12MaxDiff 1, preFilterCap 63
 ``opencv-hh``   same, MODE_HH (full 8-path SGM)
 ``opencv-3way`` same, MODE_SGBM_3WAY
+``pandora``     CNES Pandora (optional: ``pip install 'stereodepth[peers]'``), see
+                :mod:`stereo.pandora_peer`: census 5x5, SGM with the libsgm plugin's
+                default penalties, WTA, vfit, median 3x3, cross-checking; grey input
 ==============  ===============================================================================
 
 Protocol, per method and scene:
@@ -68,13 +71,15 @@ class Method:
 
     ``factory(min_disparity, num_disparities)`` returns a callable ``(left, right) ->
     disparity`` (BGR uint8 in; float32 pixels out, NaN = invalid). ``requires`` names the
-    module that must import for the method to be available.
+    module (or modules) that must import for the method to be available; ``install_hint``
+    is appended to the reason when one does not.
     """
 
     name: str
     description: str
     factory: Callable[[int, int], Matcher]
-    requires: str | None = None
+    requires: str | tuple[str, ...] | None = None
+    install_hint: str | None = None
 
     def unavailable_reason(self) -> str | None:
         """None when the method can run, else why not."""
@@ -82,10 +87,12 @@ class Method:
             return None
         import importlib
 
-        try:
-            importlib.import_module(self.requires)
-        except ImportError as exc:
-            return f"{self.requires} cannot be imported ({exc})"
+        for module in (self.requires,) if isinstance(self.requires, str) else self.requires:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                hint = f"; {self.install_hint}" if self.install_hint else ""
+                return f"{module} cannot be imported ({exc}){hint}"
         return None
 
 
@@ -156,6 +163,14 @@ def _opencv_sgbm(mode: int) -> Callable[[int, int], Matcher]:
     return factory
 
 
+# ---- peers (optional packages) ----------------------------------------------------------
+
+def _pandora(min_disparity: int, num_disparities: int) -> Matcher:
+    from .pandora_peer import pandora_matcher
+
+    return pandora_matcher(min_disparity, num_disparities)
+
+
 _CV_PARAMS = ("blockSize 5, P1=8*cn*25, P2=32*cn*25, uniquenessRatio 10, speckle 100/2 px, "
               "disp12MaxDiff 1, preFilterCap 63, BGR input")
 
@@ -169,6 +184,9 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("opencv-hh", f"cv2.StereoSGBM MODE_HH, {_CV_PARAMS}", _opencv_sgbm(cv2.STEREO_SGBM_MODE_HH)),
     Method("opencv-3way", f"cv2.StereoSGBM MODE_SGBM_3WAY, {_CV_PARAMS}",
            _opencv_sgbm(cv2.STEREO_SGBM_MODE_SGBM_3WAY)),
+    Method("pandora", "CNES Pandora: census 5x5, SGM (libsgm default P1 4, P2 20), WTA, vfit, "
+           "median 3x3, cross-checking 1 px, grey input", _pandora,
+           ("pandora", "pandora_plugin_libsgm"), "install it with: pip install 'stereodepth[peers]'"),
 )}
 
 

@@ -3,6 +3,8 @@
 import json
 import math
 import shutil
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -64,7 +66,8 @@ def test_opencv_conversions():
 
 
 def test_method_registry():
-    assert list(METHODS) == ["ours-bm", "ours-sgbm", "opencv-bm", "opencv-sgbm", "opencv-hh", "opencv-3way"]
+    assert list(METHODS) == ["ours-bm", "ours-sgbm", "opencv-bm", "opencv-sgbm", "opencv-hh", "opencv-3way",
+                             "pandora"]
     assert set(OPENCV + ["opencv-hh", "opencv-3way"]) <= set(available_methods())
     assert resolve_methods(None) == available_methods()
     with pytest.raises(ParameterError, match="unknown method 'foo'; valid methods: ours-bm, ours-sgbm"):
@@ -164,3 +167,43 @@ def test_cli_dataset_after_list_options(dataset, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     assert "planes" in out and "negative" not in out
+
+
+def test_pandora_unavailable_without_pandora(dataset, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pandora", None)  # `import pandora` now raises ImportError
+    reason = METHODS["pandora"].unavailable_reason()
+    assert reason.startswith("pandora cannot be imported") and "pip install 'stereodepth[peers]'" in reason
+    assert "pandora" not in available_methods() and "pandora" not in resolve_methods(None)
+    with pytest.raises(ParameterError, match=r"method 'pandora' is not available: pandora cannot be imported"):
+        resolve_methods(["opencv-bm", "pandora"])
+    assert main(["bench", str(dataset), "--methods", "pandora", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "pandora cannot be imported" in err
+    # Pandora without its SGM plugin is not enough either: the reason names the plugin.
+    monkeypatch.setitem(sys.modules, "pandora", types.ModuleType("pandora"))
+    monkeypatch.setitem(sys.modules, "pandora_plugin_libsgm", None)
+    assert METHODS["pandora"].unavailable_reason().startswith("pandora_plugin_libsgm cannot be imported")
+
+
+def test_pandora_on_synthetic_scenes(dataset):
+    pytest.importorskip("pandora")
+    pytest.importorskip("pandora_plugin_libsgm")
+    from stereo.pandora_peer import pandora_matcher
+
+    scene = load_scene(dataset, "negative")  # range -9..24: checks Pandora's opposite sign convention
+    dmin, n = scene.min_disparity, scene.num_disparities
+    disp = pandora_matcher(dmin, n)(scene.left, scene.right)
+    assert disp.dtype == np.float32 and disp.shape == scene.gt.shape
+    valid = np.isfinite(disp)
+    assert 0.5 < valid.mean() < 0.995  # cross-check and borders invalidate some pixels, not most
+    assert disp[valid].min() >= dmin and disp[valid].max() <= dmin + n - 1
+    # Pandora keeps values at pixels its validity_mask flags (occlusion, mismatch): they must come
+    # back NaN. Ignoring the mask leaves ~90 % of the occluded pixels valid; honouring it, ~6 %.
+    assert (~valid[~scene.nonocc]).mean() > 0.5 > (~valid[scene.nonocc]).mean()
+    err = np.abs(disp - scene.gt)[valid & scene.nonocc]
+    assert np.median(err) < 0.5 and (err > 2).mean() < 0.05
+
+    report = run_benchmark(dataset, ["pandora"], ["planes"], repeat=1, progress=False)
+    (row,) = report.rows
+    assert row["method"] == "pandora" and (row["min_disparity"], row["num_disparities"]) == (0, 48)
+    assert row["nonocc"]["bad2"] < 10 and row["first_call_s"] > 0
