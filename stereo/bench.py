@@ -13,7 +13,7 @@ Methods (registry :data:`METHODS`, names as on the command line):
                 disp12MaxDiff 1, preFilterCap 63
 ``opencv-hh``   same, MODE_HH (full 8-path SGM)
 ``opencv-3way`` same, MODE_SGBM_3WAY
-``pandora``     CNES Pandora (optional: ``pip install 'stereodepth[peers]'``), see
+``pandora``     CNES Pandora (optional: ``pip install 'pandora[sgm]'``), see
                 :mod:`stereo.pandora_peer`: census 5x5, SGM with the libsgm plugin's
                 default penalties, WTA, vfit, median 3x3, cross-checking; grey input
 ==============  ===============================================================================
@@ -186,7 +186,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            _opencv_sgbm(cv2.STEREO_SGBM_MODE_SGBM_3WAY)),
     Method("pandora", "CNES Pandora: census 5x5, SGM (libsgm default P1 4, P2 20), WTA, vfit, "
            "median 3x3, cross-checking 1 px, grey input", _pandora,
-           ("pandora", "pandora_plugin_libsgm"), "install it with: pip install 'stereodepth[peers]'"),
+           ("pandora", "pandora_plugin_libsgm"), "install it with: pip install 'pandora[sgm]' (the project's [peers] extra)"),
 )}
 
 

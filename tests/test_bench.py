@@ -172,7 +172,7 @@ def test_cli_dataset_after_list_options(dataset, capsys):
 def test_pandora_unavailable_without_pandora(dataset, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "pandora", None)  # `import pandora` now raises ImportError
     reason = METHODS["pandora"].unavailable_reason()
-    assert reason.startswith("pandora cannot be imported") and "pip install 'stereodepth[peers]'" in reason
+    assert reason.startswith("pandora cannot be imported") and "pip install 'pandora[sgm]'" in reason
     assert "pandora" not in available_methods() and "pandora" not in resolve_methods(None)
     with pytest.raises(ParameterError, match=r"method 'pandora' is not available: pandora cannot be imported"):
         resolve_methods(["opencv-bm", "pandora"])
