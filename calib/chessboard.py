@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from stereo.errors import ParameterError
+from stereo.validation import to_gray
 
 _SB_PASSES = (
     ("findChessboardCornersSB", cv2.CALIB_CB_ACCURACY),
@@ -137,9 +138,7 @@ class Detection:
 
 def to_gray_u8(img) -> np.ndarray:
     """Grey uint8 view of an image (BGR/BGRA colour, uint16 scaled by its maximum)."""
-    arr = np.asarray(img)
-    if arr.ndim == 3:
-        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2GRAY if arr.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
+    arr = to_gray(np.asarray(img))
     if arr.dtype != np.uint8:
         arr = arr.astype(np.float64)
         hi = float(arr.max()) if arr.size else 0.0

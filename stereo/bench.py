@@ -55,7 +55,7 @@ import numpy as np
 
 from .errors import ParameterError
 from .metrics import depth_errors, fill_invalid_like_sdk, middlebury_errors
-from .validation import check_int
+from .validation import check_int, to_gray
 
 BM_BLOCK_SIZE = 9
 SGBM_BLOCK_SIZE = 5
@@ -127,10 +127,6 @@ def opencv_to_float(disp16: np.ndarray, min_disparity: int) -> np.ndarray:
     return out
 
 
-def _gray(img: np.ndarray) -> np.ndarray:
-    return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-
-
 def _opencv_bm(min_disparity: int, num_disparities: int) -> Matcher:
     bm = cv2.StereoBM_create(numDisparities=num_disparities, blockSize=BM_BLOCK_SIZE)
     bm.setMinDisparity(min_disparity)
@@ -140,7 +136,7 @@ def _opencv_bm(min_disparity: int, num_disparities: int) -> Matcher:
     bm.setSpeckleWindowSize(100)
     bm.setSpeckleRange(2)  # OpenCV multiplies it by 16 internally: 2 px
     bm.setDisp12MaxDiff(1)
-    return lambda left, right: opencv_to_float(bm.compute(_gray(left), _gray(right)), min_disparity)
+    return lambda left, right: opencv_to_float(bm.compute(to_gray(left), to_gray(right)), min_disparity)
 
 
 def _opencv_sgbm(mode: int) -> Callable[[int, int], Matcher]:

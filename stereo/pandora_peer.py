@@ -31,6 +31,8 @@ import warnings
 import cv2
 import numpy as np
 
+from .validation import to_gray
+
 #: Modules that must import for this peer to run (SGM lives in a separate plugin).
 REQUIRED_MODULES = ("pandora", "pandora_plugin_libsgm")
 
@@ -50,10 +52,6 @@ def pipeline_config() -> dict:
         "validation": {"validation_method": "cross_checking_accurate",
                        "cross_checking_threshold": CROSS_CHECK_THRESHOLD_PX},
     }
-
-
-def _gray(img: np.ndarray) -> np.ndarray:
-    return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
 
 
 def pandora_matcher(min_disparity: int, num_disparities: int):
@@ -79,7 +77,7 @@ def pandora_matcher(min_disparity: int, num_disparities: int):
             paths = []
             for name, img in (("left", left), ("right", right)):
                 path = os.path.join(tmp, f"{name}.tif")
-                if not cv2.imwrite(path, np.ascontiguousarray(_gray(img))):
+                if not cv2.imwrite(path, np.ascontiguousarray(to_gray(img))):
                     raise RuntimeError(f"could not write {path}")
                 paths.append(path)
             user_cfg = {

@@ -16,7 +16,7 @@ def write_pair_outputs(res, outdir: Path) -> list[str]:
     (non-metric); with a confidence map ``confidence.pfm`` + ``confidence.png``.
     Everything is staged and moved into ``outdir`` only when all writes succeeded.
     """
-    from ..io import write_image, write_pfm, write_ply
+    from ..io import write_disparity, write_image, write_pfm, write_ply
     from ..io.atomic import staged_directory
     from ..visualize import colorize_confidence, colorize_depth, colorize_disparity
 
@@ -27,25 +27,20 @@ def write_pair_outputs(res, outdir: Path) -> list[str]:
             writer(stage / name, data)
             written.append(name)
 
-        put("disparity.pfm", write_pfm, _inf_invalid(m.disparity))
+        put("disparity.pfm", write_disparity, m.disparity)
         put("disparity.png", write_image, colorize_disparity(m.disparity))
         if res.depth is not None:
             from ..triangulation import points_from_disparity
-            put("depth.pfm", write_pfm, _inf_invalid(res.depth))
+            put("depth.pfm", write_disparity, res.depth)  # same file convention: inf = invalid
             put("depth.png", write_image, colorize_depth(res.depth))
             points, colors, _ = points_from_disparity(m.disparity, res.calibration, res.left_image)
             write_ply(stage / "cloud.ply", points, colors)
             written.append("cloud.ply")
         else:
-            put("inverse_depth_relative.pfm", write_pfm, _inf_invalid(res.relative_inverse_depth))
+            put("inverse_depth_relative.pfm", write_disparity, res.relative_inverse_depth)
             put("inverse_depth_relative.png", write_image, colorize_disparity(res.relative_inverse_depth))
         if m.confidence is not None:
             put("confidence.pfm", write_pfm, m.confidence.astype(np.float32))
             put("confidence.png", write_image, colorize_confidence(m.confidence))
     return written
 
-
-def _inf_invalid(arr):
-    out = np.array(arr, dtype=np.float32, copy=True)
-    out[~np.isfinite(out)] = np.inf
-    return out

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FileFormatError, InputError
+from ..errors import FileFormatError
+from ..validation import check_map
 from .images import read_file_bytes, write_bytes_atomic
 from .kitti import read_kitti_disparity, write_kitti_disparity
 from .pfm import read_pfm, write_pfm
@@ -72,11 +73,7 @@ def write_disparity(path, disp) -> None:
     disparities raise :class:`InputError`); ``.npy`` keeps NaN. ``disp`` is not modified.
     """
     ext = _extension(path)
-    d = np.asarray(disp)
-    if d.ndim != 2:
-        raise InputError(f"{path}: disparity must be a 2-D array, got shape {d.shape}")
-    if d.dtype == np.bool_ or d.dtype.kind not in "fiu":
-        raise InputError(f"{path}: disparity must be real-valued, got dtype {d.dtype}")
+    d = check_map(disp, f"{path}: disparity")
     if ext == ".png":
         write_kitti_disparity(path, d)
         return
