@@ -1,4 +1,4 @@
-"""`stereo bench`, stereo.bench and stereo.middlebury_dataset, end to end on small scenes."""
+"""`stereo bench`, stereo.evaluation.bench and stereo.evaluation.middlebury, end to end on small scenes."""
 
 import json
 import math
@@ -9,11 +9,11 @@ import types
 import numpy as np
 import pytest
 
-from stereo.bench import (METHODS, available_methods, opencv_range, opencv_to_float, resolve_methods,
+from stereo.evaluation.bench import (METHODS, available_methods, opencv_range, opencv_to_float, resolve_methods,
                           run_benchmark)
 from stereo.cli.main import main
 from stereo.errors import FileFormatError, ParameterError
-from stereo.middlebury_dataset import list_scenes, load_scene
+from stereo.evaluation.middlebury import list_scenes, load_scene
 from stereo.paths import middlebury_dir, samples_dir
 
 OPENCV = ["opencv-bm", "opencv-sgbm"]

@@ -1,4 +1,4 @@
-"""stereo.metrics against hand-computed cases and a naive loop reference."""
+"""stereo.evaluation.metrics against hand-computed cases and a naive loop reference."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stereo.errors import InputError
-from stereo.metrics import (align_scale_shift, depth_errors, disparity_errors, fill_invalid_like_sdk,
+from stereo.evaluation.metrics import (align_scale_shift, depth_errors, disparity_errors, fill_invalid_like_sdk,
                             middlebury_errors, threshold_key)
 
 NAN = np.nan

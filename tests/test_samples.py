@@ -10,7 +10,7 @@ import pytest
 
 from calib.middlebury import read_middlebury_calib
 from stereo.io import read_disparity, read_pfm
-from stereo.middlebury_dataset import list_scenes, load_scene
+from stereo.evaluation.middlebury import list_scenes, load_scene
 from stereo.paths import samples_dir
 
 SAMPLES = samples_dir()

@@ -3,7 +3,7 @@
 Runs every method on every scene of a MiddEval3-style folder (default ``$STEREO_DATA`` or
 the shared ``MiddEval3/trainingQ``) and prints one row per scene x method plus the means.
 With ``--out``, also writes results.json, results.md and disparity / error-map PNGs
-(all or nothing). Protocol: see :mod:`stereo.bench`.
+(all or nothing). Protocol: see :mod:`stereo.evaluation.bench`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def register(subparsers):
-    from ..bench import METHODS
+    from ..evaluation.bench import METHODS
 
     p = subparsers.add_parser(
         "bench", help="benchmark matchers on Middlebury-style scenes (accuracy, depth error, speed)",
@@ -48,7 +48,7 @@ def _reclaim_dataset(args):
 
 
 def run(args):
-    from ..bench import format_table, run_benchmark, write_report
+    from ..evaluation.bench import format_table, run_benchmark, write_report
     from ..paths import middlebury_dir
 
     _reclaim_dataset(args)

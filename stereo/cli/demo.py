@@ -24,8 +24,8 @@ def register(subparsers):
 
 def run(args):
     from ..errors import InputError
-    from ..metrics import depth_errors, disparity_errors
-    from ..middlebury_dataset import list_scenes, load_scene
+    from ..evaluation.metrics import depth_errors, disparity_errors
+    from ..evaluation.middlebury import list_scenes, load_scene
     from ..paths import samples_dir
     from ..pipeline import match_pair, summarize
     from ..triangulation import depth_from_disparity

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FileFormatError
+from ..errors import FileFormatError
 
 SCENE_FILES = ("im0.png", "im1.png", "calib.txt", "disp0GT.pfm", "mask0nocc.png")
 
@@ -106,8 +106,8 @@ def load_scene(root, name: str) -> Scene:
     """
     from calib.middlebury import read_middlebury_calib
 
-    from .io import read_disparity, read_image
-    from .io.images import decode_image
+    from ..io import read_disparity, read_image
+    from ..io.images import decode_image
 
     folder = _root(root) / name
     if not folder.is_dir():

@@ -27,7 +27,7 @@ Protocol, per method and scene:
   Numba matchers it includes JIT compilation or cache loading), then ``repeat`` timed
   calls; ``time_s`` is their median. Times are wall clock, all threads, and include each
   method's own input conversion.
-* Accuracy, Middlebury rules (:mod:`stereo.metrics`): the output is made dense with the
+* Accuracy, Middlebury rules (:mod:`stereo.evaluation.metrics`): the output is made dense with the
   SDK fill before scoring; bad0.5/1/2/4 (percent of pixels off by more than N px),
   avgerr and rms on the "nonocc" and "all" regions; density (percent of valid output
   pixels, before filling) reported separately.
@@ -53,9 +53,9 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 from .metrics import depth_errors, fill_invalid_like_sdk, middlebury_errors
-from .validation import check_int, to_gray
+from ..validation import check_int, to_gray
 
 BM_BLOCK_SIZE = 9
 SGBM_BLOCK_SIZE = 5
@@ -99,7 +99,7 @@ class Method:
 # ---- our matchers ---------------------------------------------------------------------
 
 def _ours_bm(min_disparity: int, num_disparities: int) -> Matcher:
-    from .block_matcher import BlockMatcher
+    from ..block_matcher import BlockMatcher
 
     matcher = BlockMatcher(min_disparity=min_disparity, num_disparities=num_disparities,
                            block_size=BM_BLOCK_SIZE)
@@ -107,7 +107,7 @@ def _ours_bm(min_disparity: int, num_disparities: int) -> Matcher:
 
 
 def _ours_sgbm(min_disparity: int, num_disparities: int) -> Matcher:
-    from .sgbm import SGBM
+    from ..sgbm import SGBM
 
     matcher = SGBM(min_disparity=min_disparity, num_disparities=num_disparities)
     return matcher.compute
@@ -162,7 +162,7 @@ def _opencv_sgbm(mode: int) -> Callable[[int, int], Matcher]:
 # ---- peers (optional packages) ----------------------------------------------------------
 
 def _pandora(min_disparity: int, num_disparities: int) -> Matcher:
-    from .pandora_peer import pandora_matcher
+    from ..pandora_peer import pandora_matcher
 
     return pandora_matcher(min_disparity, num_disparities)
 
@@ -209,7 +209,7 @@ def resolve_methods(names=None) -> list[str]:
 
 def resolve_scenes(root, names=None) -> list[str]:
     """Validate scene names against the dataset (None = every scene)."""
-    from .middlebury_dataset import list_scenes
+    from .middlebury import list_scenes
 
     valid = list_scenes(root)
     if not names:
@@ -271,7 +271,7 @@ def _timed(fn: Matcher, left, right) -> tuple[np.ndarray, float]:
 
 
 def _score(scene, disp: np.ndarray, gt_depth: np.ndarray) -> dict:
-    from .triangulation import depth_from_disparity
+    from ..triangulation import depth_from_disparity
 
     errors = middlebury_errors(disp, scene.gt, scene.nonocc)
     dense = fill_invalid_like_sdk(disp)
@@ -305,7 +305,7 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
     """Run every method on every scene of a MiddEval3-style dataset at ``root``.
 
     Args:
-        root: dataset folder (one sub-folder per scene, see :mod:`stereo.middlebury_dataset`).
+        root: dataset folder (one sub-folder per scene, see :mod:`stereo.evaluation.middlebury`).
         methods: method names (default: every available one); ``scenes``: scene names
             (default: all). Unknown names raise ParameterError listing the valid ones.
         repeat: timed runs per method and scene (>= 1); the median is reported.
@@ -319,9 +319,9 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
     """
     from tqdm import tqdm
 
-    from .middlebury_dataset import load_scene
-    from .triangulation import depth_from_disparity
-    from .visualize import colorize_disparity, error_map
+    from .middlebury import load_scene
+    from ..triangulation import depth_from_disparity
+    from ..visualize import colorize_disparity, error_map
 
     repeat = check_int(repeat, "repeat", minimum=1, maximum=1000)
     method_names = resolve_methods(methods)
@@ -511,7 +511,7 @@ def write_report(report: BenchReport, outdir) -> list[str]:
     import json
     from pathlib import Path
 
-    from .io import staged_directory
+    from ..io import staged_directory
 
     def clean(obj):  # JSON has no NaN/inf: write null
         if isinstance(obj, float):

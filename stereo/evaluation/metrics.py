@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
-from .validation import check_map
+from ..errors import InputError
+from ..validation import check_map
 
 DEFAULT_THRESHOLDS = (0.5, 1.0, 2.0, 4.0)
 
@@ -65,7 +65,7 @@ def fill_invalid_like_sdk(disp) -> np.ndarray:
     The filling itself is the matcher's background fill
     (:func:`stereo.postprocess.fill.fill_background`): one rule, one implementation.
     """
-    from .postprocess.fill import fill_background
+    from ..postprocess.fill import fill_background
 
     d = check_map(disp, "disparity")
     d = np.where(np.isfinite(d), d, np.nan).astype(np.float32)  # inf counts as invalid too
