@@ -1,7 +1,14 @@
 """Pictures of disparity, depth, confidence and errors (uint8 BGR, ready for cv2.imwrite).
 
-Invalid pixels are always black; colour maps run from cold/dark (far, small
-disparity) to warm/bright (near, large disparity).
+Colour maps run from cold/dark (far: small disparity, large depth) to warm/bright (near).
+Invalid pixels get a colour the map never uses, so they cannot be mistaken for values:
+white (:data:`INVALID_BGR`) on colour maps (TURBO's far end is almost black, so black
+would be ambiguous) and magenta (:data:`INVALID_GREY_BGR`) on grey maps.
+
+``colorize_*`` return the bare picture (same size as the map); ``render_*`` add a colour
+bar with tick values and units to the right (pixels for disparity, metres for depth),
+with the range stated: a fixed one, or robust percentiles of the valid values.
+:func:`montage` tiles several captioned pictures into one image.
 """
 
 from __future__ import annotations
@@ -14,18 +21,35 @@ from .validation import check_map
 
 # Colour of pixels with ground truth but no prediction in error_map (BGR: blue).
 MISSING_PREDICTION_BGR = (255, 0, 0)
+# Invalid pixels: white on colour maps (not in TURBO), magenta on grey maps.
+INVALID_BGR = (255, 255, 255)
+INVALID_GREY_BGR = (255, 0, 255)
+DEPTH_PERCENTILES = (2.0, 98.0)
 
 
-def _colorize(values: np.ndarray, valid: np.ndarray, lo: float, hi: float, colormap) -> np.ndarray:
+def _invalid_colour(colormap):
+    return INVALID_GREY_BGR if colormap is None else INVALID_BGR
+
+
+def _lut(colormap) -> np.ndarray:
+    idx = np.arange(256, dtype=np.uint8)[None, :]
+    if colormap is None:
+        return cv2.cvtColor(idx, cv2.COLOR_GRAY2BGR)[0]
+    return cv2.applyColorMap(idx, colormap)[0]
+
+
+def _colorize(values: np.ndarray, valid: np.ndarray, lo: float, hi: float, colormap,
+              reverse: bool = False) -> np.ndarray:
     scale = 255.0 / (hi - lo) if hi > lo else 0.0
     idx = np.zeros(values.shape, dtype=np.uint8)
     v = values[valid].astype(np.float64)
-    idx[valid] = np.clip(np.round((v - lo) * scale) if scale else 255.0, 0, 255).astype(np.uint8)
+    t = np.clip(np.round((v - lo) * scale) if scale else 255.0, 0, 255)
+    idx[valid] = (255 - t if reverse else t).astype(np.uint8)
     if colormap is None:
         out = cv2.cvtColor(idx, cv2.COLOR_GRAY2BGR)
     else:
         out = cv2.applyColorMap(idx, colormap)
-    out[~valid] = 0
+    out[~valid] = _invalid_colour(colormap)
     return out
 
 
@@ -47,13 +71,19 @@ def _range(values: np.ndarray, valid: np.ndarray, vmin, vmax, percentile) -> tup
     return lo, hi
 
 
+def disparity_range(disp, *, vmin=None, vmax=None, percentile=(1, 99)) -> tuple[float, float]:
+    """The colour range (px) :func:`colorize_disparity` uses for these arguments."""
+    d = check_map(disp, "disparity")
+    return _range(d, np.isfinite(d), vmin, vmax, percentile)
+
+
 def colorize_disparity(disp, *, vmin=None, vmax=None, percentile=(1, 99),
                        colormap=cv2.COLORMAP_TURBO) -> np.ndarray:
-    """(H, W, 3) uint8 BGR picture of a disparity map; near (large d) warm, invalid black.
+    """(H, W, 3) uint8 BGR picture of a disparity map; near (large d) warm, invalid white.
 
     The colour range is ``[vmin, vmax]`` when both are given (fixed, for comparing
     several maps), else the ``percentile`` range of the valid values. ``colormap=None``
-    gives grey.
+    gives grey (invalid magenta).
     """
     d = check_map(disp, "disparity")
     valid = np.isfinite(d)
@@ -61,39 +91,48 @@ def colorize_disparity(disp, *, vmin=None, vmax=None, percentile=(1, 99),
     return _colorize(d, valid, lo, hi, colormap)
 
 
-def colorize_depth(depth, *, vmin=None, vmax=None, percentile=(1, 99),
-                   colormap=cv2.COLORMAP_TURBO) -> np.ndarray:
-    """Picture of a depth map (metres) drawn as inverse depth: near bright/warm, invalid black.
+def _depth_valid(z):
+    return np.isfinite(z) & (z > 0)
 
-    ``vmin``/``vmax`` are *depths* in metres (near and far ends) when given; ``inf``
-    depth (infinitely far) is valid and drawn at the far end.
+
+def depth_range(depth, *, near=None, far=None, percentile=DEPTH_PERCENTILES) -> tuple[float, float]:
+    """``(near, far)`` in metres that :func:`colorize_depth` maps: given, or robust percentiles."""
+    z = check_map(depth, "depth")
+    if (near is not None and not near > 0) or (far is not None and not far > 0):
+        raise ParameterError(f"near/far depths must be > 0 m, got {near}, {far}")
+    return _range(z, _depth_valid(z), near, far, percentile)
+
+
+def colorize_depth(depth, *, near=None, far=None, percentile=DEPTH_PERCENTILES,
+                   colormap=cv2.COLORMAP_TURBO) -> np.ndarray:
+    """Picture of a metric depth map (metres), linear in depth: near warm, far cold.
+
+    The colour range is ``[near, far]`` metres when given, else the ``percentile``
+    range of the valid depths (robust to a few wild pixels); depths outside are drawn
+    at the ends. Invalid (NaN, <= 0 or infinite) pixels are white (magenta on grey).
     """
     z = check_map(depth, "depth")
-    valid = ~np.isnan(z) & (z > 0)
-    with np.errstate(divide="ignore"):
-        inv = np.where(valid, 1.0 / np.where(valid, z, 1.0), np.nan).astype(np.float32)
-    if (vmin is not None and not vmin > 0) or (vmax is not None and not vmax > 0):
-        raise ParameterError(f"vmin/vmax depths must be > 0, got {vmin}, {vmax}")
-    lo = None if vmax is None else (0.0 if np.isinf(vmax) else 1.0 / float(vmax))
-    hi = None if vmin is None else 1.0 / float(vmin)
-    valid_inv = np.isfinite(inv)
-    lo, hi = _range(inv, valid_inv, lo, hi, percentile)
-    return _colorize(inv, valid_inv, lo, hi, colormap)
+    valid = _depth_valid(z)
+    lo, hi = depth_range(z, near=near, far=far, percentile=percentile)
+    return _colorize(z, valid, lo, hi, colormap, reverse=True)
 
 
 def colorize_confidence(conf, *, colormap=None) -> np.ndarray:
-    """Picture of a confidence map in [0, 1] (grey by default: 1 = white); NaN black."""
+    """Picture of a confidence map in [0, 1] (grey by default: 1 = white); NaN magenta."""
     c = check_map(conf, "confidence")
     valid = np.isfinite(c)
     return _colorize(np.clip(c, 0.0, 1.0), valid, 0.0, 1.0, colormap)
 
 
-def error_map(disp, gt, mask=None, *, max_error: float = 4.0) -> np.ndarray:
+def error_map(disp, gt, mask=None, *, max_error: float = 4.0, filled=None) -> np.ndarray:
     """Picture of |disp - gt|: green (0) -> yellow -> red (>= ``max_error`` px).
 
     Black where there is no ground truth (non-finite ``gt``, or ``mask`` False/0);
     blue (:data:`MISSING_PREDICTION_BGR`) where the ground truth is known but the
-    prediction is invalid (NaN).
+    prediction is invalid (NaN). ``filled`` (bool map) marks pixels whose value was
+    filled in by a scoring rule (not output by the matcher): they show their error
+    colour hatched with blue (every other pixel of a checkerboard), so a map of the
+    *scored* disparity still shows which pixels the matcher left out.
     """
     d = check_map(disp, "disparity")
     g = check_map(gt, "ground truth")
@@ -116,8 +155,134 @@ def error_map(disp, gt, mask=None, *, max_error: float = 4.0) -> np.ndarray:
     out[..., 1] = np.where(predicted, np.round(green), 0).astype(np.uint8)
     out[..., 2] = np.where(predicted, np.round(red), 0).astype(np.uint8)
     out[known & ~predicted] = MISSING_PREDICTION_BGR
+    if filled is not None:
+        f = np.asarray(filled)
+        if f.shape != g.shape:
+            raise InputError(f"filled {f.shape} and ground truth {g.shape} differ in shape")
+        yy, xx = np.indices(g.shape)
+        out[f.astype(bool) & known & ((yy + xx) % 2 == 0)] = MISSING_PREDICTION_BGR
     return out
 
 
-__all__ = ["colorize_disparity", "colorize_depth", "colorize_confidence", "error_map",
-           "MISSING_PREDICTION_BGR"]
+# ---- colour bars and montages ---------------------------------------------------------------
+
+def _font_scale(height: int) -> float:
+    return float(np.clip(height / 700.0, 0.35, 0.8))
+
+
+def _tick_text(v: float, span: float) -> str:
+    if span >= 20:
+        return f"{v:.0f}"
+    if span >= 2:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def add_colorbar(img, lo: float, hi: float, label: str, *, colormap=cv2.COLORMAP_TURBO,
+                 reverse: bool = False, ticks: int = 5, invalid_color=None) -> np.ndarray:
+    """``img`` with a vertical colour bar on its right: values ``lo`` (bottom) to ``hi`` (top).
+
+    ``label`` (e.g. "disparity [px]") is written above the bar and tick values beside it;
+    ``reverse`` when the picture maps ``lo`` to the warm end (depth: near = warm);
+    ``invalid_color`` adds a swatch saying which colour marks invalid pixels.
+    """
+    img = np.asarray(img)
+    h, w = img.shape[:2]
+    fs = _font_scale(max(h, 240))
+    th = max(1, int(round(fs * 2)))
+    (tw, tht), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, fs, th)
+    span = hi - lo
+    labels = [_tick_text(lo + span * i / (ticks - 1), abs(span)) for i in range(ticks)]
+    lw = max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, fs, th)[0][0] for t in labels)
+    bar_w = max(12, int(round(18 * fs / 0.5)))
+    pad = 8
+    panel_w = max(tw + 2 * pad, bar_w + lw + 3 * pad)
+    panel = np.full((h, panel_w, 3), 255, np.uint8)
+    top = tht + 2 * pad
+    bottom = h - pad - (tht + 2 * pad if invalid_color is not None else 0)
+    bar_h = max(2, bottom - top)
+    lut = _lut(colormap)
+    pos = np.linspace(1.0, 0.0, bar_h)  # top of the bar = hi
+    idx = np.round((1.0 - pos if reverse else pos) * 255).astype(int)
+    panel[top:top + bar_h, pad:pad + bar_w] = lut[idx][:, None, :]
+    cv2.rectangle(panel, (pad, top), (pad + bar_w - 1, top + bar_h - 1), (0, 0, 0), 1)
+    cv2.putText(panel, label, (pad, tht + pad), cv2.FONT_HERSHEY_SIMPLEX, fs, (0, 0, 0), th, cv2.LINE_AA)
+    for i, text in enumerate(labels):
+        y = int(round(top + bar_h - 1 - (bar_h - 1) * i / (ticks - 1)))
+        cv2.line(panel, (pad + bar_w, y), (pad + bar_w + 4, y), (0, 0, 0), 1)
+        cv2.putText(panel, text, (pad + bar_w + 6, min(h - 2, max(tht, y + tht // 2))),
+                    cv2.FONT_HERSHEY_SIMPLEX, fs, (0, 0, 0), th, cv2.LINE_AA)
+    if invalid_color is not None:
+        y0 = h - pad - tht - 4
+        cv2.rectangle(panel, (pad, y0), (pad + bar_w - 1, y0 + tht + 2), tuple(int(c) for c in invalid_color), -1)
+        cv2.rectangle(panel, (pad, y0), (pad + bar_w - 1, y0 + tht + 2), (0, 0, 0), 1)
+        cv2.putText(panel, "invalid", (pad + bar_w + 6, y0 + tht), cv2.FONT_HERSHEY_SIMPLEX, fs,
+                    (0, 0, 0), th, cv2.LINE_AA)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    return np.concatenate([img, panel], axis=1)
+
+
+def render_disparity(disp, *, vmin=None, vmax=None, percentile=(1, 99), colormap=cv2.COLORMAP_TURBO,
+                     label: str = "disparity [px]") -> np.ndarray:
+    """:func:`colorize_disparity` with a colour bar in pixels (and the invalid colour)."""
+    lo, hi = disparity_range(disp, vmin=vmin, vmax=vmax, percentile=percentile)
+    img = colorize_disparity(disp, vmin=lo, vmax=hi if hi > lo else lo + 1, colormap=colormap)
+    return add_colorbar(img, lo, hi if hi > lo else lo + 1, label, colormap=colormap,
+                        invalid_color=_invalid_colour(colormap))
+
+
+def render_depth(depth, *, near=None, far=None, percentile=DEPTH_PERCENTILES,
+                 colormap=cv2.COLORMAP_TURBO) -> np.ndarray:
+    """:func:`colorize_depth` with a colour bar in metres; the label states the range rule."""
+    lo, hi = depth_range(depth, near=near, far=far, percentile=percentile)
+    if not hi > lo:
+        hi = lo * 1.01 + 1e-3
+    how = "fixed" if (near is not None and far is not None) else f"p{percentile[0]:g}-p{percentile[1]:g}"
+    img = colorize_depth(depth, near=lo, far=hi, colormap=colormap)
+    return add_colorbar(img, lo, hi, f"depth [m] ({how})", colormap=colormap, reverse=True,
+                        invalid_color=_invalid_colour(colormap))
+
+
+def render_confidence(conf) -> np.ndarray:
+    """:func:`colorize_confidence` with a 0..1 grey bar."""
+    return add_colorbar(colorize_confidence(conf), 0.0, 1.0, "confidence", colormap=None,
+                        invalid_color=INVALID_GREY_BGR)
+
+
+def montage(tiles, *, columns: int = 2, caption_height: int | None = None) -> np.ndarray:
+    """Tile ``[(caption, image), ...]`` (BGR or grey uint8) into one picture, captions on top.
+
+    Tiles are scaled to the height of the first one and padded to a common width.
+    """
+    if not tiles:
+        raise InputError("montage needs at least one tile")
+    h0 = tiles[0][1].shape[0]
+    fs = _font_scale(max(h0, 240))
+    ch = caption_height or int(round(40 * fs / 0.5))
+    cells = []
+    for caption, img in tiles:
+        img = np.asarray(img)
+        if img.ndim == 2:
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        if img.dtype != np.uint8:
+            raise InputError(f"montage tile {caption!r} must be uint8, got {img.dtype}")
+        if img.shape[0] != h0:
+            img = cv2.resize(img, (int(round(img.shape[1] * h0 / img.shape[0])), h0), interpolation=cv2.INTER_AREA)
+        cap = np.full((ch, img.shape[1], 3), 255, np.uint8)
+        cv2.putText(cap, caption, (6, int(ch * 0.7)), cv2.FONT_HERSHEY_SIMPLEX, fs, (0, 0, 0),
+                    max(1, int(round(fs * 2))), cv2.LINE_AA)
+        cells.append(np.concatenate([cap, img], axis=0))
+    width = max(c.shape[1] for c in cells)
+    cells = [np.pad(c, ((0, 0), (0, width - c.shape[1]), (0, 0)), constant_values=255) for c in cells]
+    rows = []
+    for i in range(0, len(cells), columns):
+        row = cells[i:i + columns]
+        row += [np.full_like(cells[0], 255)] * (columns - len(row))
+        rows.append(np.concatenate(row, axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+__all__ = ["colorize_disparity", "colorize_depth", "colorize_confidence", "error_map", "disparity_range",
+           "depth_range", "add_colorbar", "render_disparity", "render_depth", "render_confidence",
+           "montage", "MISSING_PREDICTION_BGR", "INVALID_BGR", "INVALID_GREY_BGR"]

@@ -1,4 +1,4 @@
-"""Benchmark stereo matchers on Middlebury-style scenes: accuracy, depth error and speed.
+"""Benchmark stereo matchers on Middlebury, KITTI or plain pair folders: accuracy and speed.
 
 Methods (registry :data:`METHODS`, names as on the command line):
 
@@ -29,14 +29,29 @@ Protocol, per method and scene:
   method's own input conversion.
 * Accuracy, Middlebury rules (:mod:`stereo.evaluation.metrics`): the output is made dense with the
   SDK fill before scoring; bad0.5/1/2/4 (percent of pixels off by more than N px),
-  avgerr and rms on the "nonocc" and "all" regions; density (percent of valid output
-  pixels, before filling) reported separately.
+  avgerr, rms and the error quantiles A50/A90/A95/A99 on the "nonocc" and "all" regions;
+  density (percent of valid output pixels, before filling) reported separately. Every
+  row holds these twice: ``nonocc``/``all`` in the dataset's own (native) pixels, and
+  ``official``, with thresholds and errors in *full-resolution* pixels as in the official
+  MiddEval3 table (at quarter resolution, official bad 2.0 = native 0.5 px; the factor
+  comes from the folder name ``trainingQ/H/F`` or ``resolution=``). Note the official
+  SDK upsamples a Q result to full resolution and scores it against the full-resolution
+  ground truth; scoring at Q with thresholds divided by 4 is the same test on the
+  downsampled ground truth, close to but not identical with the official numbers.
+* Means: the plain mean over scenes, and (Middlebury training scenes) the official
+  weighted mean (:data:`stereo.evaluation.middlebury.OFFICIAL_TRAINING_WEIGHTS`,
+  renormalised over the scenes run).
+* KITTI layout: D1 (outlier: error > 3 px and > 5 % of the true disparity) on all GT
+  pixels (``disp_occ_0``) and non-occluded ones (``disp_noc_0``), after the devkit's
+  background interpolation; EPE; density. Plain pairs: speed only.
 * Depth: ``abs_rel`` is the AbsRel of metric depth (``depth_from_disparity`` of the
-  dense output vs of the ground truth) on non-occluded pixels.
+  dense output vs of the ground truth) on non-occluded (Middlebury) / all GT (KITTI)
+  pixels, when a calibration is known.
 * Throughput: ``W * H * N / time_s`` disparity hypotheses per second (reported in
   millions, ``mdisp_per_s``).
-
-Means over scenes are plain (unweighted) averages.
+* Results in the official layouts (``write_report``): Middlebury SDK
+  ``training<R>/<scene>/disp0<ALG>.pfm`` + ``time<ALG>.txt``; KITTI
+  ``kitti/<method>/disp_0/<frame>.png`` (16-bit, d*256).
 """
 
 from __future__ import annotations
@@ -54,7 +69,7 @@ import cv2
 import numpy as np
 
 from ..errors import ParameterError
-from .metrics import depth_errors, fill_invalid_like_sdk, middlebury_errors
+from .metrics import DEFAULT_THRESHOLDS, depth_errors, fill_invalid_like_sdk, kitti_errors, middlebury_errors
 from ..validation import check_int, to_gray
 
 BM_BLOCK_SIZE = 9
@@ -207,11 +222,11 @@ def resolve_methods(names=None) -> list[str]:
     return out
 
 
-def resolve_scenes(root, names=None) -> list[str]:
-    """Validate scene names against the dataset (None = every scene)."""
-    from .middlebury import list_scenes
+def resolve_scenes(root, names=None, layout: str | None = None) -> list[str]:
+    """Validate scene (item) names against the dataset (None = every one)."""
+    from .datasets import list_items
 
-    valid = list_scenes(root)
+    valid = list_items(root, layout)
     if not names:
         return valid
     out = []
@@ -228,6 +243,13 @@ def opencv_range(min_disparity: int, ndisp: int) -> tuple[int, int]:
     return min_disparity, OPENCV_MULTIPLE * max(1, math.ceil(ndisp / OPENCV_MULTIPLE))
 
 
+def sdk_algorithm_name(method: str) -> str:
+    """Middlebury SDK algorithm tag of a method: ``ours-sgbm`` -> ``OursSgbm`` (letters, digits)."""
+    import re
+
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", method) if part)
+
+
 # ---- running ------------------------------------------------------------------------------
 
 @dataclass
@@ -235,18 +257,26 @@ class BenchReport:
     """Everything a benchmark run produced.
 
     ``rows``: one dict per (scene, method) (see :func:`run_benchmark`); ``mean``: per
-    method, the mean over scenes of every numeric field; ``meta``: dataset, protocol and
-    environment; ``images``: PNG bytes by file name (disparity and error pictures),
-    only when requested.
+    method, the mean over scenes of every numeric field; ``weighted_mean``: per method,
+    the official MiddEval3 weighted mean (Middlebury training scenes only, else empty);
+    ``meta``: dataset, protocol and environment; ``images``: PNG bytes by file name;
+    ``disparities``: raw outputs by (scene, method), kept for the official layouts.
     """
 
     rows: list = field(default_factory=list)
     mean: dict = field(default_factory=dict)
+    weighted_mean: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     images: dict = field(default_factory=dict)
+    disparities: dict = field(default_factory=dict)
+
+    @property
+    def layout(self) -> str:
+        return self.meta.get("layout", "middlebury")
 
     def to_json(self) -> dict:
-        return {"meta": self.meta, "results": self.rows, "mean": self.mean}
+        return {"meta": self.meta, "results": self.rows, "mean": self.mean,
+                "weighted_mean": self.weighted_mean}
 
 
 def _environment() -> dict:
@@ -270,119 +300,224 @@ def _timed(fn: Matcher, left, right) -> tuple[np.ndarray, float]:
     return disp, time.perf_counter() - t0
 
 
-def _score(scene, disp: np.ndarray, gt_depth: np.ndarray) -> dict:
+def _official(errors: dict, factor: int) -> dict:
+    """Native-pixel errors restated in full-resolution pixels (thresholds were divided)."""
+    out = {}
+    for key, v in errors.items():
+        if key.startswith("bad"):
+            continue
+        out[key] = v * factor if (key in ("avgerr", "rms") or key.startswith("A")) else v
+    return out
+
+
+def _score_middlebury(item, disp: np.ndarray, factor: int | None) -> dict:
     from ..triangulation import depth_from_disparity
 
-    errors = middlebury_errors(disp, scene.gt, scene.nonocc)
+    errors = middlebury_errors(disp, item.gt, item.nonocc)
+    row = {"nonocc": errors["nonocc"], "all": errors["all"], "density": errors["all"]["density"]}
+    if factor:
+        official = {}
+        for region, mask in (("nonocc", item.nonocc), ("all", None)):
+            from .metrics import disparity_errors
+            e = disparity_errors(disp, item.gt, mask, thresholds=[t / factor for t in DEFAULT_THRESHOLDS])
+            o = _official(e, factor)
+            for t in DEFAULT_THRESHOLDS:  # keys name the official (full-resolution) threshold
+                o[f"bad{t:.1f}"] = e[f"bad{t / factor:g}"]
+            official[region] = o
+        row["official"] = official
     dense = fill_invalid_like_sdk(disp)
-    depth = depth_errors(depth_from_disparity(dense, scene.calib), gt_depth, scene.nonocc)
-    return {"nonocc": errors["nonocc"], "all": errors["all"], "density": errors["all"]["density"],
-            "valid_fraction": 100.0 * float(np.count_nonzero(np.isfinite(disp))) / disp.size,
-            "abs_rel": depth["abs_rel"], "depth_rmse_m": depth["rmse"], "delta1": depth["delta1"]}
+    gt_depth = depth_from_disparity(item.gt, item.calib)
+    depth = depth_errors(depth_from_disparity(dense, item.calib), gt_depth, item.nonocc)
+    row.update(abs_rel=depth["abs_rel"], depth_rmse_m=depth["rmse"], delta1=depth["delta1"])
+    return row
 
 
-def _numeric_means(rows: list) -> dict:
-    """Mean of every numeric leaf over ``rows`` (nested dicts kept), NaN ignored."""
-    def collect(keys, dicts):
+def _score_kitti(item, disp: np.ndarray) -> dict:
+    from .metrics import fill_invalid_like_kitti
+
+    row = {"kitti": {"all": kitti_errors(disp, item.gt),
+                     "noc": kitti_errors(disp, item.gt_noc) if item.gt_noc is not None else None}}
+    row["density"] = row["kitti"]["all"]["density"]
+    if item.calib is not None:
+        from ..triangulation import depth_from_disparity
+        depth = depth_errors(depth_from_disparity(fill_invalid_like_kitti(disp), item.calib),
+                             depth_from_disparity(item.gt, item.calib))
+        row.update(abs_rel=depth["abs_rel"], depth_rmse_m=depth["rmse"], delta1=depth["delta1"])
+    return row
+
+
+_SKIP_KEYS = ("scene", "method", "times_s", "min_disparity", "num_disparities", "ndisp", "width", "height",
+              "resolution_factor")
+
+
+def _numeric_means(rows: list, weights: dict | None = None) -> dict:
+    """Mean of every numeric leaf over ``rows`` (nested dicts kept), NaN/None ignored.
+
+    ``weights``: per-scene weights (a weighted mean, renormalised over the rows used).
+    """
+    def collect(keys, dicts, ws):
         out = {}
         for k in keys:
-            vals = [d[k] for d in dicts]
-            if all(isinstance(v, dict) for v in vals):
-                out[k] = collect(vals[0].keys(), vals)
-            elif k != "n_pixels" and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                         for v in vals):
-                finite = [float(v) for v in vals if math.isfinite(v)]
-                out[k] = sum(finite) / len(finite) if finite else float("nan")
+            vals = [d.get(k) for d in dicts]
+            subs = [(v, w) for v, w in zip(vals, ws) if isinstance(v, dict)]
+            if subs and len(subs) == len([v for v in vals if v is not None]):
+                out[k] = collect(subs[0][0].keys(), [v for v, _ in subs], [w for _, w in subs])
+            elif k != "n_pixels":
+                num = [(float(v), w) for v, w in zip(vals, ws)
+                       if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+                if num:
+                    total = sum(w for _, w in num)
+                    out[k] = sum(v * w for v, w in num) / total if total else float("nan")
         return out
 
-    keys = [k for k in rows[0] if k not in ("scene", "method", "times_s", "min_disparity",
-                                             "num_disparities", "ndisp", "width", "height")]
-    return collect(keys, rows)
+    ws = [1.0 if weights is None else weights[r["scene"]] for r in rows]
+    keys = [k for k in rows[0] if k not in _SKIP_KEYS]
+    return collect(keys, rows, ws)
 
 
 def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress: bool = True,
-                  images: bool = False) -> BenchReport:
-    """Run every method on every scene of a MiddEval3-style dataset at ``root``.
+                  images: bool = False, resolution=None, num_disparities: int | None = None,
+                  keep_disparities: bool = False) -> BenchReport:
+    """Run every method on every scene (pair) of a dataset at ``root``.
 
     Args:
-        root: dataset folder (one sub-folder per scene, see :mod:`stereo.evaluation.middlebury`).
+        root: a MiddEval3-style folder (one sub-folder per scene, see
+            :mod:`stereo.evaluation.middlebury`), a KITTI-layout folder or a folder of plain
+            pairs (see :mod:`stereo.evaluation.datasets`).
         methods: method names (default: every available one); ``scenes``: scene names
             (default: all). Unknown names raise ParameterError listing the valid ones.
         repeat: timed runs per method and scene (>= 1); the median is reported.
         progress: show a tqdm bar on stderr.
         images: also render disparity and error-map PNGs into ``report.images``.
+        resolution: Middlebury resolution ("F", "H", "Q" or a factor) when the folder name
+            does not say it; it sets the full-resolution ("official") pixel columns.
+        num_disparities: search range length for datasets without ``ndisp`` (KITTI, plain
+            pairs; default 192) or to override it.
+        keep_disparities: keep every output in ``report.disparities`` (for the official
+            result layouts written by :func:`write_report`).
 
     Each row holds: scene, method, width, height, ndisp (from calib.txt), min_disparity,
-    num_disparities (searched), nonocc / all (dicts of bad0.5, bad1, bad2, bad4, avgerr,
-    rms, density, n_pixels), density, valid_fraction, abs_rel, depth_rmse_m, delta1,
-    first_call_s, time_s (median), times_s, mdisp_per_s.
+    num_disparities (searched), first_call_s, time_s (median), times_s, mdisp_per_s,
+    valid_fraction; with Middlebury GT: nonocc / all (dicts of bad0.5, bad1, bad2, bad4,
+    avgerr, rms, A50, A90, A95, A99, density, n_pixels; native px), official (same in
+    full-resolution px, keys bad0.5 .. bad4.0 naming the official thresholds),
+    resolution_factor, density, abs_rel, depth_rmse_m, delta1; with KITTI GT: kitti
+    (all / noc: d1, epe, bad3, density, n_pixels), density, and depth errors with a
+    calibration.
     """
     from tqdm import tqdm
 
-    from .middlebury import load_scene
-    from ..triangulation import depth_from_disparity
     from ..visualize import colorize_disparity, error_map
+    from .datasets import detect_layout, load_item
+    from .middlebury import OFFICIAL_TRAINING_WEIGHTS, resolution_factor
 
     repeat = check_int(repeat, "repeat", minimum=1, maximum=1000)
+    if num_disparities is not None:
+        num_disparities = check_int(num_disparities, "num_disparities", minimum=1, maximum=4096)
+    layout = detect_layout(root)
     method_names = resolve_methods(methods)
-    scene_names = resolve_scenes(root, scenes)
+    scene_names = resolve_scenes(root, scenes, layout)
+    factor = resolution_factor(root, resolution) if layout == "middlebury" else None
     report = BenchReport()
     bar = tqdm(total=len(scene_names) * len(method_names) * (1 + repeat), desc="bench", unit="run",
                file=sys.stderr, disable=not progress, leave=False)
+    scored = []
     try:
         for scene_name in scene_names:
-            scene = load_scene(root, scene_name)
-            w, h = scene.size
-            lo, n = opencv_range(scene.min_disparity, scene.num_disparities)
-            gt_depth = depth_from_disparity(scene.gt, scene.calib)
-            known = scene.gt[scene.gt_known]
-            vlo = float(np.floor(known.min())) if known.size else lo
-            vhi = float(np.ceil(known.max())) if known.size else lo + n - 1
-            if images:
+            item = load_item(root, scene_name, layout, num_disparities=num_disparities)
+            w, h = item.size
+            lo, n = opencv_range(item.min_disparity, item.num_disparities)
+            if item.has_gt:
+                known = item.gt[np.isfinite(item.gt)]
+                scored.append(scene_name)
+            else:
+                known = np.zeros(0, np.float32)
+            vlo = float(np.floor(known.min())) if known.size else float(lo)
+            vhi = float(np.ceil(known.max())) if known.size else float(lo + n - 1)
+            if images and item.has_gt:
                 report.images[f"{scene_name}_gt.png"] = _png(
-                    colorize_disparity(scene.gt, vmin=vlo, vmax=max(vhi, vlo + 1)))
+                    colorize_disparity(item.gt, vmin=vlo, vmax=max(vhi, vlo + 1)))
             for name in method_names:
                 bar.set_postfix_str(f"{scene_name} {name}")
                 fn = METHODS[name].factory(lo, n)
-                disp, first = _timed(fn, scene.left, scene.right)
+                disp, first = _timed(fn, item.left, item.right)
                 bar.update(1)
                 times = []
                 for _ in range(repeat):
-                    disp, t = _timed(fn, scene.left, scene.right)
+                    disp, t = _timed(fn, item.left, item.right)
                     times.append(t)
                     bar.update(1)
                 median = statistics.median(times)
                 row = {"scene": scene_name, "method": name, "width": w, "height": h,
-                       "ndisp": scene.calib.ndisp, "min_disparity": lo, "num_disparities": n}
-                row.update(_score(scene, disp, gt_depth))
-                row.update({"first_call_s": first, "time_s": median, "times_s": times,
+                       "ndisp": item.ndisp, "min_disparity": lo, "num_disparities": n}
+                if item.has_gt and layout == "middlebury":
+                    row["resolution_factor"] = factor
+                    row.update(_score_middlebury(item, disp, factor))
+                elif item.has_gt:
+                    row.update(_score_kitti(item, disp))
+                row.update({"valid_fraction": 100.0 * float(np.count_nonzero(np.isfinite(disp))) / disp.size,
+                            "first_call_s": first, "time_s": median, "times_s": times,
                             "mdisp_per_s": w * h * n / median / 1e6 if median > 0 else float("nan")})
                 report.rows.append(row)
+                if keep_disparities:
+                    report.disparities[(scene_name, name)] = disp
                 if images:
                     report.images[f"{scene_name}_{name}_disp.png"] = _png(
                         colorize_disparity(disp, vmin=vlo, vmax=max(vhi, vlo + 1)))
-                    report.images[f"{scene_name}_{name}_error.png"] = _png(
-                        error_map(disp, scene.gt, scene.gt_known, max_error=ERROR_MAP_MAX_PX))
+                    if item.has_gt:
+                        if layout == "middlebury":
+                            dense = fill_invalid_like_sdk(disp)
+                        else:
+                            from .metrics import fill_invalid_like_kitti
+                            dense = fill_invalid_like_kitti(disp)
+                        known_mask = np.isfinite(item.gt)
+                        report.images[f"{scene_name}_{name}_error.png"] = _png(error_map(
+                            dense, item.gt, known_mask, max_error=ERROR_MAP_MAX_PX,
+                            filled=known_mask & ~np.isfinite(disp)))
     finally:
         bar.close()
+    weights = None
+    if layout == "middlebury" and scored and all(s in OFFICIAL_TRAINING_WEIGHTS for s in scored):
+        weights = OFFICIAL_TRAINING_WEIGHTS
     for name in method_names:
         rows = [r for r in report.rows if r["method"] == name]
         report.mean[name] = _numeric_means(rows)
-    report.meta = {
-        "dataset": str(root), "scenes": scene_names,
-        "methods": {m: METHODS[m].description for m in method_names},
-        "repeat": repeat,
-        "protocol": [
-            f"search range [min_disparity, min_disparity + N - 1], N = ndisp rounded up to a multiple of "
-            f"{OPENCV_MULTIPLE} (OpenCV's requirement), the same for every method",
-            "time_s: median wall time of `repeat` runs after one untimed warm-up (first_call_s, "
-            "includes Numba compilation/cache loading for ours)",
-            "bad/avgerr/rms: Middlebury dense scoring (invalid pixels filled with the smaller scanline "
-            "neighbour); density: percent of evaluated pixels valid before filling",
+        if weights is not None:
+            report.weighted_mean[name] = _numeric_means([r for r in rows if r["scene"] in weights], weights)
+    protocol = [
+        f"search range [min_disparity, min_disparity + N - 1], N = ndisp rounded up to a multiple of "
+        f"{OPENCV_MULTIPLE} (OpenCV's requirement), the same for every method",
+        "time_s: median wall time of `repeat` runs after one untimed warm-up (first_call_s, "
+        "includes Numba compilation/cache loading for ours)",
+        "mdisp_per_s: W*H*N / time_s / 1e6",
+    ]
+    if layout == "middlebury":
+        protocol += [
+            "bad/avgerr/rms/A50..A99: Middlebury dense scoring (invalid pixels filled with the smaller "
+            "scanline neighbour); density: percent of evaluated pixels valid before filling",
+            "nonocc/all: native pixels of this dataset; official: the same in full-resolution pixels "
+            + (f"(factor {factor}: official bad 2.0 = native bad{2.0 / factor:g})" if factor
+               else "(not reported: resolution unknown, pass --resolution F|H|Q)"),
             "abs_rel: AbsRel of metric depth of the dense output vs ground-truth depth, nonocc pixels",
-            "mdisp_per_s: W*H*N / time_s / 1e6; means are unweighted over scenes",
-            "error maps: |d - gt| green (0) to red (>= 4 px), blue = no output, black = no ground truth",
-        ],
+            "mean: plain mean over scenes; weighted_mean: official MiddEval3 training weights "
+            "renormalised over the scenes run" + ("" if weights else " (not available for these scenes)"),
+            f"error maps: |d - gt| of the scored (filled) output, green (0) to red (>= {ERROR_MAP_MAX_PX:g} "
+            "native px), hatched with blue = filled by the SDK rule (no output), black = no ground truth",
+        ]
+    elif layout == "kitti":
+        protocol += [
+            "D1: percent of GT pixels with error > 3 px and > 5 % of the true disparity, after KITTI's "
+            "background interpolation of missing estimates; all = disp_occ_0, noc = disp_noc_0",
+            "epe: mean absolute error (px) after interpolation; density: percent of GT pixels estimated",
+            f"search range 0..N-1 with N = {n if scene_names else '-'} (KITTI has no ndisp)",
+        ]
+    else:
+        protocol += ["no ground truth: speed only"]
+    report.meta = {
+        "dataset": str(root), "layout": layout, "scenes": scene_names,
+        "methods": {m: METHODS[m].description for m in method_names},
+        "repeat": repeat, "resolution_factor": factor,
+        "protocol": protocol,
         "environment": _environment(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -391,18 +526,48 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
 
 # ---- reporting -------------------------------------------------------------------------------
 
-_TABLE_COLUMNS = (
-    # header, getter, format
-    ("bad1", lambda r: r["nonocc"]["bad1"], "{:.2f}"),
-    ("bad2", lambda r: r["nonocc"]["bad2"], "{:.2f}"),
-    ("avgerr", lambda r: r["nonocc"]["avgerr"], "{:.2f}"),
-    ("bad2-all", lambda r: r["all"]["bad2"], "{:.2f}"),
-    ("dens%", lambda r: r["density"], "{:.1f}"),
-    ("AbsRel%", lambda r: 100.0 * r["abs_rel"], "{:.2f}"),
-    ("ms", lambda r: 1000.0 * r["time_s"], "{:.1f}"),
-    ("first_s", lambda r: r["first_call_s"], "{:.2f}"),
-    ("Mdisp/s", lambda r: r["mdisp_per_s"], "{:.0f}"),
+def _get(*keys, scale=1.0):
+    def getter(r):
+        v = r
+        for k in keys:
+            v = v[k]
+        return None if v is None else v * scale
+    return getter
+
+
+_COMMON_COLUMNS = (
+    ("ms", _get("time_s", scale=1000.0), "{:.1f}"),
+    ("first_s", _get("first_call_s"), "{:.2f}"),
+    ("Mdisp/s", _get("mdisp_per_s"), "{:.0f}"),
 )
+
+# Middlebury: "@F" columns are the official table's (full-resolution px, nonocc); the rest native.
+_MIDDLEBURY_COLUMNS = (
+    ("bad2.0@F", _get("official", "nonocc", "bad2.0"), "{:.2f}"),
+    ("avgerr@F", _get("official", "nonocc", "avgerr"), "{:.2f}"),
+    ("A90@F", _get("official", "nonocc", "A90"), "{:.2f}"),
+    ("bad1", _get("nonocc", "bad1"), "{:.2f}"),
+    ("bad2", _get("nonocc", "bad2"), "{:.2f}"),
+    ("avgerr", _get("nonocc", "avgerr"), "{:.2f}"),
+    ("bad2-all", _get("all", "bad2"), "{:.2f}"),
+    ("dens%", _get("density"), "{:.1f}"),
+    ("AbsRel%", _get("abs_rel", scale=100.0), "{:.2f}"),
+) + _COMMON_COLUMNS
+
+_KITTI_COLUMNS = (
+    ("D1-all%", _get("kitti", "all", "d1"), "{:.2f}"),
+    ("D1-noc%", _get("kitti", "noc", "d1"), "{:.2f}"),
+    ("EPE", _get("kitti", "all", "epe"), "{:.2f}"),
+    ("bad3%", _get("kitti", "all", "bad3"), "{:.2f}"),
+    ("dens%", _get("density"), "{:.1f}"),
+    ("AbsRel%", _get("abs_rel", scale=100.0), "{:.2f}"),
+) + _COMMON_COLUMNS
+
+_PAIRS_COLUMNS = (("valid%", _get("valid_fraction"), "{:.1f}"),) + _COMMON_COLUMNS
+
+
+def _columns(report: BenchReport):
+    return {"middlebury": _MIDDLEBURY_COLUMNS, "kitti": _KITTI_COLUMNS}.get(report.layout, _PAIRS_COLUMNS)
 
 
 def _fmt(fmt: str, value) -> str:
@@ -415,16 +580,6 @@ def _range_text(r: dict) -> str:
     return f"{r['min_disparity']}..{r['min_disparity'] + r['num_disparities'] - 1}"
 
 
-def _table_rows(report: BenchReport) -> list[list[str]]:
-    rows = []
-    for r in report.rows:
-        rows.append([r["scene"], r["method"], _range_text(r)]
-                    + [_fmt(f, get(r)) for _, get, f in _TABLE_COLUMNS])
-    for name, m in report.mean.items():
-        rows.append(["MEAN", name, ""] + [_fmt(f, _safe(get, m)) for _, get, f in _TABLE_COLUMNS])
-    return rows
-
-
 def _safe(getter, row):
     try:
         return getter(row)
@@ -432,21 +587,50 @@ def _safe(getter, row):
         return None
 
 
+def _table_rows(report: BenchReport) -> list[list[str]]:
+    cols = _columns(report)
+    rows = []
+    for r in report.rows:
+        rows.append([r["scene"], r["method"], _range_text(r)] + [_fmt(f, _safe(get, r)) for _, get, f in cols])
+    for label, means in (("MEAN", report.mean), ("WMEAN", report.weighted_mean)):
+        for name, m in means.items():
+            rows.append([label, name, ""] + [_fmt(f, _safe(get, m)) for _, get, f in cols])
+    return rows
+
+
+def table_legend(report: BenchReport) -> str:
+    """One or two lines saying which pixels and regions the table's columns are in."""
+    if report.layout == "middlebury":
+        factor = report.meta.get("resolution_factor")
+        unit = (f"@F = official MiddEval3 columns: full-resolution px (1 px here = {factor} px there), "
+                f"non-occluded" if factor else "@F columns need the resolution (--resolution F|H|Q)")
+        return (f"{unit}; bad1/bad2/avgerr: native px, non-occluded; bad2-all: all GT pixels; "
+                f"dens% = valid output before the SDK fill; MEAN = plain mean, WMEAN = official weights "
+                f"(renormalised over these scenes)")
+    if report.layout == "kitti":
+        return ("D1: error > 3 px and > 5 % of true disparity, after KITTI background interpolation "
+                "(all = disp_occ_0, noc = disp_noc_0); EPE px; dens% = pixels estimated")
+    return "no ground truth: speed only"
+
+
 def format_table(report: BenchReport) -> str:
     """Fixed-width text table: one row per scene x method, then the per-method means.
 
-    bad1/bad2/avgerr are on non-occluded pixels (percent, percent, px); bad2-all on every
-    pixel with ground truth; dens% = valid output before filling; AbsRel% of metric
-    depth; ms = median wall time; first_s = warm-up call; Mdisp/s = W*H*N per second / 1e6.
+    Middlebury: ``@F`` columns are in official full-resolution pixels (non-occluded), as
+    in the MiddEval3 table; bad1/bad2/avgerr in native pixels (non-occluded); bad2-all
+    on every pixel with ground truth; dens% = valid output before filling; AbsRel% of
+    metric depth; ms = median wall time; first_s = warm-up call; Mdisp/s = W*H*N per
+    second / 1e6. KITTI: D1-all, D1-noc, EPE, bad3, density. Plain pairs: speed.
     """
-    header = ["scene", "method", "range"] + [c[0] for c in _TABLE_COLUMNS]
+    cols = _columns(report)
+    header = ["scene", "method", "range"] + [c[0] for c in cols]
     body = _table_rows(report)
     widths = [max(len(header[i]), *(len(row[i]) for row in body)) for i in range(len(header))]
 
     def line(cells):
         return "  ".join(c.ljust(widths[i]) if i < 3 else c.rjust(widths[i]) for i, c in enumerate(cells))
 
-    out = [line(header), "  ".join("-" * w for w in widths)]
+    out = [table_legend(report), line(header), "  ".join("-" * w for w in widths)]
     previous = None
     for row in body:
         if previous is not None and row[0] != previous:
@@ -463,48 +647,95 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _region_table(report: BenchReport, region: str, keys, unit_key: str | None = None) -> str:
+    def cells(r):
+        base = r.get(unit_key, {}) if unit_key else r
+        return [_fmt("{:.2f}", _safe(lambda x: x[region][k], base)) for k in keys]
+
+    rows = [[r["scene"], r["method"]] + cells(r) for r in report.rows]
+    for label, means in (("**mean**", report.mean), ("**weighted mean**", report.weighted_mean)):
+        rows += [[label, name] + cells(m) for name, m in means.items()]
+    return _md_table(["scene", "method", *keys], rows)
+
+
 def markdown_report(report: BenchReport) -> str:
-    """results.md: protocol, then accuracy (nonocc, all), depth and speed, and means."""
+    """results.md: protocol, then accuracy tables (in both pixel units), depth and speed, and means."""
     meta = report.meta
-    metric_keys = ("bad0.5", "bad1", "bad2", "bad4", "avgerr", "rms", "density")
     parts = ["# Stereo benchmark", "",
-             f"Dataset: `{meta.get('dataset')}` ({len(meta.get('scenes', []))} scenes), "
-             f"{meta.get('repeat')} timed run(s) per method and scene, {meta.get('date')}.", "",
+             f"Dataset: `{meta.get('dataset')}` ({meta.get('layout')} layout, {len(meta.get('scenes', []))} "
+             f"scenes), {meta.get('repeat')} timed run(s) per method and scene, {meta.get('date')}.", "",
              "Methods:", ""]
     parts += [f"- `{name}`: {desc}" for name, desc in meta.get("methods", {}).items()]
     parts += ["", "Protocol:", ""] + [f"- {p}" for p in meta.get("protocol", [])]
     env = meta.get("environment", {})
     parts += ["", "Environment: " + ", ".join(f"{k} {v}" for k, v in env.items()), ""]
-
-    def accuracy(region: str) -> str:
-        rows = [[r["scene"], r["method"]] + [_fmt("{:.2f}", r[region][k]) for k in metric_keys]
-                for r in report.rows]
-        rows += [["**mean**", name] + [_fmt("{:.2f}", _safe(lambda m: m[region][k], m)) for k in metric_keys]
-                 for name, m in report.mean.items()]
-        return _md_table(["scene", "method", *metric_keys], rows)
-
-    parts += ["## Accuracy, non-occluded pixels (percent; avgerr and rms in px)", "", accuracy("nonocc"), "",
-              "## Accuracy, all pixels with ground truth", "", accuracy("all"), ""]
+    if report.layout == "middlebury" and any("nonocc" in r for r in report.rows):
+        native = ("bad0.5", "bad1", "bad2", "bad4", "avgerr", "rms", "A50", "A90", "A95", "A99", "density")
+        official = ("bad0.5", "bad1.0", "bad2.0", "bad4.0", "avgerr", "rms", "A50", "A90", "A95", "A99")
+        factor = meta.get("resolution_factor")
+        if factor:
+            for region, title in (("nonocc", "non-occluded"), ("all", "all pixels with ground truth")):
+                parts += [f"## Official units (full-resolution px, factor {factor}), {title}", "",
+                          "Columns as in the MiddEval3 table: bad N.N = percent of pixels with error > N.N "
+                          "full-resolution px; avgerr, rms, A50..A99 in full-resolution px.", "",
+                          _region_table(report, region, official, "official"), ""]
+        parts += ["## Native pixels, non-occluded (percent; avgerr, rms, A50..A99 in px)", "",
+                  _region_table(report, "nonocc", native), "",
+                  "## Native pixels, all pixels with ground truth", "", _region_table(report, "all", native), ""]
+    if report.layout == "kitti" and any("kitti" in r for r in report.rows):
+        keys = ("d1", "epe", "bad3", "density")
+        parts += ["## KITTI, all GT pixels (disp_occ_0)", "", _region_table(report, "all", keys, "kitti"), "",
+                  "## KITTI, non-occluded GT pixels (disp_noc_0)", "", _region_table(report, "noc", keys, "kitti"), ""]
     speed_rows = [[r["scene"], r["method"], _range_text(r),
-                   _fmt("{:.2f}", 100.0 * r["abs_rel"]), _fmt("{:.1f}", r["delta1"]),
+                   _fmt("{:.2f}", _safe(_get("abs_rel", scale=100.0), r)), _fmt("{:.1f}", r.get("delta1")),
                    _fmt("{:.1f}", 1000.0 * r["time_s"]), _fmt("{:.2f}", r["first_call_s"]),
                    _fmt("{:.0f}", r["mdisp_per_s"])] for r in report.rows]
-    speed_rows += [["**mean**", name, "", _fmt("{:.2f}", _safe(lambda m: 100.0 * m["abs_rel"], m)),
-                    _fmt("{:.1f}", _safe(lambda m: m["delta1"], m)),
-                    _fmt("{:.1f}", _safe(lambda m: 1000.0 * m["time_s"], m)),
-                    _fmt("{:.2f}", _safe(lambda m: m["first_call_s"], m)),
-                    _fmt("{:.0f}", _safe(lambda m: m["mdisp_per_s"], m))] for name, m in report.mean.items()]
+    speed_rows += [["**mean**", name, "", _fmt("{:.2f}", _safe(_get("abs_rel", scale=100.0), m)),
+                    _fmt("{:.1f}", m.get("delta1")),
+                    _fmt("{:.1f}", _safe(_get("time_s", scale=1000.0), m)),
+                    _fmt("{:.2f}", m.get("first_call_s")),
+                    _fmt("{:.0f}", m.get("mdisp_per_s"))] for name, m in report.mean.items()]
     parts += ["## Depth and speed", "",
               _md_table(["scene", "method", "range", "AbsRel %", "delta<1.25 %", "time ms", "first call s",
                          "Mdisp/s"], speed_rows), ""]
     if report.images:
-        parts += ["Pictures: `<scene>_<method>_disp.png`, `<scene>_<method>_error.png`, "
-                  "`<scene>_gt.png`.", ""]
+        parts += ["Pictures: `<scene>_<method>_disp.png`, `<scene>_<method>_error.png` (hatched blue = "
+                  "filled by the scoring rule), `<scene>_gt.png`.", ""]
+    if report.disparities:
+        parts += ["Results in the official layouts: " + (
+            "`training<R>/<scene>/disp0<ALG>.pfm` and `time<ALG>.txt` (copy into the MiddEval3 SDK folder "
+            "and run its evaluation)" if report.layout == "middlebury" else
+            "`kitti/<method>/disp_0/<frame>.png` (16-bit, d*256, 0 = no estimate)"), ""]
     return "\n".join(parts)
 
 
+def _official_files(report: BenchReport, stage) -> list[str]:
+    """Middlebury SDK / KITTI devkit result files for the kept disparities."""
+    from ..io import write_disparity, write_kitti_disparity
+
+    names = []
+    factor = report.meta.get("resolution_factor")
+    letter = {1: "F", 2: "H", 4: "Q"}.get(factor, "")
+    times = {(r["scene"], r["method"]): r["time_s"] for r in report.rows}
+    for (scene, method), disp in sorted(report.disparities.items()):
+        if report.layout == "middlebury":
+            alg = sdk_algorithm_name(method)
+            folder = stage / f"training{letter}" / scene
+            folder.mkdir(parents=True, exist_ok=True)
+            write_disparity(folder / f"disp0{alg}.pfm", disp)
+            (folder / f"time{alg}.txt").write_text(f"{times[(scene, method)]:.6f}\n")
+            names += [f"training{letter}/{scene}/disp0{alg}.pfm", f"training{letter}/{scene}/time{alg}.txt"]
+        elif report.layout == "kitti":
+            folder = stage / "kitti" / method / "disp_0"
+            folder.mkdir(parents=True, exist_ok=True)
+            d = np.where(np.isfinite(disp) & (disp >= 0), np.minimum(disp, 255.0), np.nan).astype(np.float32)
+            write_kitti_disparity(folder / f"{scene}.png", d)
+            names.append(f"kitti/{method}/disp_0/{scene}.png")
+    return names
+
+
 def write_report(report: BenchReport, outdir) -> list[str]:
-    """Write results.json, results.md and the pictures into ``outdir``, all or nothing.
+    """Write results.json, results.md, the pictures and the official-layout results, all or nothing.
 
     Returns the file names written.
     """
@@ -532,9 +763,10 @@ def write_report(report: BenchReport, outdir) -> list[str]:
         for fname, data in sorted(report.images.items()):
             (stage / fname).write_bytes(data)
             names.append(fname)
+        names += _official_files(report, stage)
     return names
 
 
 __all__ = ["Method", "METHODS", "BM_BLOCK_SIZE", "available_methods", "resolve_methods", "resolve_scenes",
-           "opencv_range", "opencv_to_float", "BenchReport", "run_benchmark", "format_table",
-           "markdown_report", "write_report"]
+           "opencv_range", "opencv_to_float", "sdk_algorithm_name", "BenchReport", "run_benchmark",
+           "format_table", "table_legend", "markdown_report", "write_report"]

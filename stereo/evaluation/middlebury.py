@@ -12,11 +12,22 @@ The search range of a scene is ``min_disparity = 0`` and ``num_disparities = ndi
 (MiddEval3's meaning: disparities lie in ``[0, ndisp)``). Scenes whose ``vmin`` is
 negative (the synthetic ``data_samples/negative`` scene) start at ``floor(vmin)``
 instead, and their ``ndisp`` counts from there.
+
+Resolution: MiddEval3 ships each set at full (``F``), half (``H``) and quarter (``Q``)
+resolution, in folders ``trainingF/H/Q``. The official table states every pixel quantity
+(bad-N thresholds, avgerr, rms, A50..A99) in *full-resolution* pixels: one pixel at
+quarter resolution is 4 official pixels, so the official "bad 2.0" is ``bad0.5`` on
+``trainingQ``. :func:`resolution_factor` finds the factor from the folder name.
+
+Weighted average: the official table's average over the 15 training scenes is weighted
+(:data:`OFFICIAL_TRAINING_WEIGHTS`); :func:`official_weighted_mean` renormalises the
+weights over the scenes present.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +36,20 @@ import numpy as np
 from ..errors import FileFormatError
 
 SCENE_FILES = ("im0.png", "im1.png", "calib.txt", "disp0GT.pfm", "mask0nocc.png")
+
+RESOLUTION_FACTORS = {"F": 1, "H": 2, "Q": 4}
+
+# Weights (percent) of the official MiddEval3 training-set average: 8 % for the ten main
+# scenes, half (4 %) for the three radiometric/rectification variants (E, L, P) and the two
+# older, smaller scenes (ArtL, Teddy); 10 x 8 + 5 x 4 = 100. Source: the column headings of
+# the official results table (vision.middlebury.edu/stereo/eval3/, "weight" under each
+# training scene). We could not check them against a copy of the SDK from here: if the
+# table shows other numbers, change them here (one place) and the weighted means follow.
+OFFICIAL_TRAINING_WEIGHTS = {
+    "Adirondack": 8.0, "ArtL": 4.0, "Jadeplant": 8.0, "Motorcycle": 8.0, "MotorcycleE": 4.0,
+    "Piano": 8.0, "PianoL": 4.0, "Pipes": 8.0, "Playroom": 8.0, "Playtable": 8.0,
+    "PlaytableP": 4.0, "Recycle": 8.0, "Shelves": 8.0, "Teddy": 4.0, "Vintage": 8.0,
+}
 
 
 @dataclass
@@ -70,6 +95,48 @@ class Scene:
     def size(self) -> tuple[int, int]:
         """(width, height) in pixels."""
         return self.left.shape[1], self.left.shape[0]
+
+
+def resolution_factor(root, resolution=None) -> int | None:
+    """Full-resolution pixels per pixel of the dataset at ``root`` (4 for ``trainingQ``).
+
+    ``resolution`` ("F", "H", "Q" or a positive number) overrides the detection. Else the
+    folder name (or a parent's) ``trainingQ``/``testH``/... decides; None when unknown
+    (then no official-unit column is reported).
+    """
+    if resolution is not None:
+        text = str(resolution).strip().upper()
+        if text in RESOLUTION_FACTORS:
+            return RESOLUTION_FACTORS[text]
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value > 0 and value == int(value)):
+            from ..errors import ParameterError
+            raise ParameterError(f"resolution must be F, H, Q or a positive integer factor, got {resolution!r}")
+        return int(value)
+    for part in reversed(Path(root).resolve().parts):
+        m = re.fullmatch(r"(?:training|test)([FHQ])", part)
+        if m:
+            return RESOLUTION_FACTORS[m.group(1)]
+    return None
+
+
+def official_weighted_mean(values: dict) -> float | None:
+    """Weighted mean of ``{scene: value}`` with the official training weights.
+
+    The weights are renormalised over the scenes given (a subset of the 15 training
+    scenes gives the average the official table would give on that subset). Returns None
+    when a scene has no official weight (not a MiddEval3 training scene); NaN values
+    are left out with their weight.
+    """
+    if not values or any(name not in OFFICIAL_TRAINING_WEIGHTS for name in values):
+        return None
+    pairs = [(OFFICIAL_TRAINING_WEIGHTS[k], float(v)) for k, v in values.items()
+             if v is not None and math.isfinite(float(v))]
+    total = sum(w for w, _ in pairs)
+    return sum(w * v for w, v in pairs) / total if total else float("nan")
 
 
 def _root(root) -> Path:
@@ -142,4 +209,5 @@ def _as_uint8_bgr(img: np.ndarray, path) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-__all__ = ["Scene", "SCENE_FILES", "list_scenes", "load_scene"]
+__all__ = ["Scene", "SCENE_FILES", "RESOLUTION_FACTORS", "OFFICIAL_TRAINING_WEIGHTS", "resolution_factor",
+           "official_weighted_mean", "list_scenes", "load_scene"]
