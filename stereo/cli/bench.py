@@ -1,9 +1,12 @@
 """``stereo bench [DATASET_DIR]``: accuracy and speed of our matchers and OpenCV's.
 
 Runs every method on every scene of a MiddEval3-style folder (default ``$STEREO_DATA`` or
-the shared ``MiddEval3/trainingQ``) and prints one row per scene x method plus the means.
-With ``--out``, also writes results.json, results.md and disparity / error-map PNGs
-(all or nothing). Protocol: see :mod:`stereo.evaluation.bench`.
+the shared ``MiddEval3/trainingQ``), a KITTI-layout folder (image_2/, image_3/,
+disp_occ_0/) or a folder of plain left/right pairs (speed only), and prints one row per
+scene x method plus the means (plain, and the official weighted mean on MiddEval3
+training scenes). With ``--out``, also writes results.json, results.md, disparity /
+error-map PNGs and the results in the official layouts (Middlebury SDK, KITTI devkit),
+all or nothing. Protocol: see :mod:`stereo.evaluation.bench`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ def register(subparsers):
                     "rates (dense scoring), density, AbsRel of metric depth and wall time. Every method "
                     "searches the scene's ndisp rounded up to a multiple of 16 (OpenCV's requirement).")
     p.add_argument("dataset", nargs="?", metavar="DATASET_DIR",
-                   help="folder of scene folders (im0.png, im1.png, calib.txt, disp0GT.pfm, mask0nocc.png); "
+                   help="folder of scene folders (im0.png, im1.png, calib.txt, disp0GT.pfm, mask0nocc.png), "
+                        "a KITTI-layout folder (image_2/, image_3/, disp_occ_0/ [, disp_noc_0/, "
+                        "calib_cam_to_cam/]) or a folder of left*/right* pairs (speed only); "
                         "default: $STEREO_DATA or ../shared/data/middlebury/MiddEval3/trainingQ")
     p.add_argument("--methods", nargs="+", metavar="METHOD",
                    help=f"methods (space or comma separated; default: all available): {', '.join(METHODS)}")
@@ -29,6 +34,11 @@ def register(subparsers):
     p.add_argument("-o", "--out", help="write results.json, results.md and PNG pictures here")
     p.add_argument("--repeat", type=int, default=3, 
                    help="timed runs per method and scene (median; default 3)")
+    p.add_argument("--resolution", metavar="F|H|Q",
+                   help="MiddEval3 resolution of the dataset when its folder is not named trainingF/H/Q "
+                        "(sets the official full-resolution pixel columns)")
+    p.add_argument("--num-disparities", type=int, metavar="N",
+                   help="search range length for KITTI / plain pairs (default 192) or to override ndisp")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
@@ -54,10 +64,12 @@ def run(args):
     _reclaim_dataset(args)
     root = Path(args.dataset) if args.dataset else middlebury_dir()
     report = run_benchmark(root, _names(args.methods), _names(args.scenes), repeat=args.repeat,
-                           progress=not args.no_progress, images=bool(args.out))
+                           progress=not args.no_progress, images=bool(args.out), resolution=args.resolution,
+                           num_disparities=args.num_disparities, keep_disparities=bool(args.out))
     print(format_table(report))
     if args.out:
         written = write_report(report, Path(args.out))
-        print(f"wrote {len(written)} files to {args.out} (results.json, results.md, pictures)")
+        print(f"wrote {len(written)} files to {args.out} (results.json, results.md, pictures, "
+              f"results in the official layout)")
     sys.stdout.flush()
     return 0

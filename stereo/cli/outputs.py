@@ -18,7 +18,7 @@ def write_pair_outputs(res, outdir: Path) -> list[str]:
     """
     from ..io import write_disparity, write_image, write_pfm, write_ply
     from ..io.atomic import staged_directory
-    from ..visualize import colorize_confidence, colorize_depth, colorize_disparity
+    from ..visualize import render_confidence, render_depth, render_disparity
 
     m = res.match
     written = []
@@ -28,19 +28,20 @@ def write_pair_outputs(res, outdir: Path) -> list[str]:
             written.append(name)
 
         put("disparity.pfm", write_disparity, m.disparity)
-        put("disparity.png", write_image, colorize_disparity(m.disparity))
+        put("disparity.png", write_image, render_disparity(m.disparity))
         if res.depth is not None:
             from ..triangulation import points_from_disparity
             put("depth.pfm", write_disparity, res.depth)  # same file convention: inf = invalid
-            put("depth.png", write_image, colorize_depth(res.depth))
+            put("depth.png", write_image, render_depth(res.depth))
             points, colors, _ = points_from_disparity(m.disparity, res.calibration, res.left_image)
             write_ply(stage / "cloud.ply", points, colors)
             written.append("cloud.ply")
         else:
             put("inverse_depth_relative.pfm", write_disparity, res.relative_inverse_depth)
-            put("inverse_depth_relative.png", write_image, colorize_disparity(res.relative_inverse_depth))
+            put("inverse_depth_relative.png", write_image,
+                render_disparity(res.relative_inverse_depth, label="relative 1/Z (not metric)"))
         if m.confidence is not None:
             put("confidence.pfm", write_pfm, m.confidence.astype(np.float32))
-            put("confidence.png", write_image, colorize_confidence(m.confidence))
+            put("confidence.png", write_image, render_confidence(m.confidence))
     return written
 
