@@ -205,7 +205,7 @@ def add_colorbar(img, lo: float, hi: float, label: str, *, colormap=cv2.COLORMAP
     pos = np.linspace(1.0, 0.0, bar_h)  # top of the bar = hi
     idx = np.round((1.0 - pos if reverse else pos) * 255).astype(int)
     panel[top:top + bar_h, pad:pad + bar_w] = lut[idx][:, None, :]
-    cv2.rectangle(panel, (pad, top), (pad + bar_w - 1, top + bar_h - 1), (0, 0, 0), 1)
+    cv2.rectangle(panel, (pad - 1, top - 1), (pad + bar_w, top + bar_h), (0, 0, 0), 1)  # frame outside the bar
     cv2.putText(panel, label, (pad, tht + pad), cv2.FONT_HERSHEY_SIMPLEX, fs, (0, 0, 0), th, cv2.LINE_AA)
     for i, text in enumerate(labels):
         y = int(round(top + bar_h - 1 - (bar_h - 1) * i / (ticks - 1)))
