@@ -154,6 +154,8 @@ def test_bench_on_middlebury_artl():
     report = run_benchmark(root, ["opencv-sgbm"], ["ArtL"], repeat=1, progress=False)
     (row,) = report.rows
     assert (row["min_disparity"], row["num_disparities"]) == (0, 64)  # ndisp 64
+    assert row["resolution_factor"] == 4 and row["official"]["nonocc"]["bad2.0"] == row["nonocc"]["bad0.5"]
+    assert report.weighted_mean["opencv-sgbm"]["nonocc"]["bad2"] == pytest.approx(row["nonocc"]["bad2"])
     # OpenCV SGBM (blockSize 5) on ArtL quarter-res: ~18 % bad2 nonocc, dense scoring
     assert 8.0 < row["nonocc"]["bad2"] < 30.0
     assert row["all"]["bad2"] > row["nonocc"]["bad2"]
@@ -207,3 +209,59 @@ def test_pandora_on_synthetic_scenes(dataset):
     (row,) = report.rows
     assert row["method"] == "pandora" and (row["min_disparity"], row["num_disparities"]) == (0, 48)
     assert row["nonocc"]["bad2"] < 10 and row["first_call_s"] > 0
+
+
+def test_official_units_quantiles_and_sdk_layout(dataset, tmp_path):
+    from stereo.evaluation.bench import write_report
+    from stereo.io import read_disparity
+
+    report = run_benchmark(dataset, ["opencv-sgbm"], ["planes"], repeat=1, progress=False, resolution="Q",
+                           keep_disparities=True)
+    (row,) = report.rows
+    assert row["resolution_factor"] == 4
+    for region in ("nonocc", "all"):
+        native, official = row[region], row["official"][region]
+        # quarter resolution: official bad 2.0 (full-res px) is native bad 0.5
+        assert official["bad2.0"] == native["bad0.5"]
+        assert official["avgerr"] == pytest.approx(4 * native["avgerr"])
+        assert official["A90"] == pytest.approx(4 * native["A90"])
+        assert native["A50"] <= native["A90"] <= native["A95"] <= native["A99"]
+        assert official["bad0.5"] >= official["bad1.0"] >= official["bad2.0"] >= official["bad4.0"]
+    assert report.weighted_mean == {}  # "planes" is not a MiddEval3 training scene: no official weight
+    names = write_report(report, tmp_path / "out")
+    pfm = tmp_path / "out" / "trainingQ" / "planes" / "disp0OpencvSgbm.pfm"
+    assert "trainingQ/planes/disp0OpencvSgbm.pfm" in names and pfm.is_file()
+    np.testing.assert_array_equal(np.isnan(read_disparity(pfm)), np.isnan(report.disparities["planes", "opencv-sgbm"]))
+    t = float((tmp_path / "out" / "trainingQ" / "planes" / "timeOpencvSgbm.txt").read_text())
+    assert t == pytest.approx(row["time_s"], rel=1e-4)
+    md = (tmp_path / "out" / "results.md").read_text()
+    assert "## Official units (full-resolution px, factor 4), non-occluded" in md
+
+
+def test_resolution_factor_and_official_weights(tmp_path):
+    from stereo.evaluation.middlebury import OFFICIAL_TRAINING_WEIGHTS, official_weighted_mean, resolution_factor
+
+    assert resolution_factor(tmp_path / "MiddEval3" / "trainingQ") == 4
+    assert resolution_factor(tmp_path / "trainingH" / "sub") == 2
+    assert resolution_factor(tmp_path / "trainingQ", "F") == 1
+    assert resolution_factor(tmp_path / "somewhere") is None
+    with pytest.raises(ParameterError, match="resolution must be F, H, Q"):
+        resolution_factor(tmp_path, "X")
+    assert len(OFFICIAL_TRAINING_WEIGHTS) == 15 and sum(OFFICIAL_TRAINING_WEIGHTS.values()) == 100
+    # renormalised over the scenes given: (4 * 10 + 8 * 40) / 12
+    assert official_weighted_mean({"ArtL": 10.0, "Adirondack": 40.0}) == pytest.approx(30.0)
+    assert official_weighted_mean({"ArtL": 10.0, "planes": 40.0}) is None
+
+
+def test_weighted_mean_in_report_on_middlebury_names(tmp_path):
+    # two sample scenes under MiddEval3 training names: the report gives the weighted mean beside the plain one
+    from stereo.evaluation.bench import format_table
+    for src, name in (("planes", "ArtL"), ("motorcycle", "Adirondack")):
+        shutil.copytree(samples_dir() / src, tmp_path / name)
+    report = run_benchmark(tmp_path, ["opencv-bm"], repeat=1, progress=False)
+    bad = {r["scene"]: r["nonocc"]["bad2"] for r in report.rows}
+    w = report.weighted_mean["opencv-bm"]["nonocc"]["bad2"]
+    assert w == pytest.approx((4 * bad["ArtL"] + 8 * bad["Adirondack"]) / 12)
+    assert report.mean["opencv-bm"]["nonocc"]["bad2"] == pytest.approx((bad["ArtL"] + bad["Adirondack"]) / 2)
+    text = format_table(report)
+    assert "WMEAN" in text and "@F columns need the resolution" in text

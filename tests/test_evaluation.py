@@ -290,3 +290,47 @@ def test_anchor_on_real_scene_with_non_affine_distortion():
     assert ok < 1e-4 and ok_res < 1e-4
     assert 1e-3 < square < 0.01
     assert tilt > 0.03 and tilt_res == pytest.approx(tilt)  # the residual reports what stays wrong
+
+
+def test_cli_match_pictures_and_view_montage(tmp_path, capsys):
+    from stereo.io import read_image
+    from stereo.paths import samples_dir
+    planes = samples_dir() / "planes"
+    out = tmp_path / "m"
+    assert main(["match", str(planes / "im0.png"), str(planes / "im1.png"), "-o", str(out),
+                 "--calib", str(planes / "calib.txt")]) == 0
+    disp_png, depth_png = read_image(out / "disparity.png"), read_image(out / "depth.png")
+    assert disp_png.shape[1] > 320 and depth_png.shape[1] > 320  # colour bars beside the 320 px maps
+    assert not np.array_equal(disp_png[:, :320], depth_png[:, :320])  # depth is drawn as depth
+    capsys.readouterr()
+    assert main(["view", str(out), "--left", str(planes / "im0.png")]) == 0
+    assert "view.png" in capsys.readouterr().out
+    view = read_image(out / "view.png")
+    assert view.shape[0] > 2 * 240 and view.shape[1] > 2 * 320
+    assert main(["view", str(tmp_path)]) == 2
+    assert "no disparity.pfm" in capsys.readouterr().err
+
+
+def test_cli_eval_anchor(tmp_path, capsys):
+    from stereo.io import read_disparity
+    from stereo.paths import samples_dir
+    from calib.middlebury import read_middlebury_calib
+    from stereo.triangulation import depth_from_disparity
+    scene = samples_dir() / "motorcycle"
+    gt = read_disparity(scene / "disp0GT.pfm")
+    z = depth_from_disparity(gt, read_middlebury_calib(scene / "calib.txt"))
+    stereo = z.copy()
+    stereo[:, : z.shape[1] // 3] = NAN
+    write_disparity(tmp_path / "stereo.pfm", stereo)
+    np.save(tmp_path / "rel.npy", (5.0 / z + 2.0).astype(np.float32))
+    rc = main(["eval", str(tmp_path / "rel.npy"), "--kind", "inverse-depth", "--anchor", str(tmp_path / "stereo.pfm"),
+               "--gt", str(scene / "disp0GT.pfm"), "--calib", str(scene / "calib.txt"), "-o", str(tmp_path / "a"),
+               "--json", str(tmp_path / "a.json")])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "scale-shift alignment in inverse depth (1/m)" in text and "coverage" in text
+    data = json.loads((tmp_path / "a.json").read_text())
+    assert data["against_gt"]["anchored"]["depth"]["abs_rel"] < 1e-3
+    assert data["against_gt"]["filled"]["depth"]["density"] > data["against_gt"]["stereo"]["depth"]["density"]
+    filled = read_disparity(tmp_path / "a" / "depth_filled.pfm")
+    assert np.isfinite(filled[np.isfinite(z)]).all() and (tmp_path / "a" / "depth.png").is_file()

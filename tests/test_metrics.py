@@ -144,3 +144,13 @@ def test_align_scale_shift_degenerate():
         align_scale_shift(np.ones((3, 3), np.float32), np.arange(9, dtype=np.float32).reshape(3, 3))
     with pytest.raises(InputError, match="at least 2 pixels"):
         align_scale_shift(np.full((2, 2), NAN, np.float32), np.ones((2, 2), np.float32))
+
+
+def test_error_quantiles_match_numpy():
+    rng = np.random.default_rng(4)
+    gt = rng.uniform(0, 50, (30, 40)).astype(np.float32)
+    disp = gt + rng.normal(0, 2, gt.shape).astype(np.float32)
+    e = disparity_errors(disp, gt)
+    err = np.abs(disp.astype(np.float64) - gt)
+    for q in (50, 90, 95, 99):
+        assert e[f"A{q}"] == pytest.approx(float(np.percentile(err, q)))
