@@ -407,7 +407,7 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
     """
     from tqdm import tqdm
 
-    from ..visualize import colorize_disparity, error_map
+    from ..visualize import error_map, render_disparity
     from .datasets import detect_layout, load_item
     from .middlebury import OFFICIAL_TRAINING_WEIGHTS, resolution_factor
 
@@ -436,7 +436,7 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
             vhi = float(np.ceil(known.max())) if known.size else float(lo + n - 1)
             if images and item.has_gt:
                 report.images[f"{scene_name}_gt.png"] = _png(
-                    colorize_disparity(item.gt, vmin=vlo, vmax=max(vhi, vlo + 1)))
+                    render_disparity(item.gt, vmin=vlo, vmax=max(vhi, vlo + 1)))
             for name in method_names:
                 bar.set_postfix_str(f"{scene_name} {name}")
                 fn = METHODS[name].factory(lo, n)
@@ -463,7 +463,7 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
                     report.disparities[(scene_name, name)] = disp
                 if images:
                     report.images[f"{scene_name}_{name}_disp.png"] = _png(
-                        colorize_disparity(disp, vmin=vlo, vmax=max(vhi, vlo + 1)))
+                        render_disparity(disp, vmin=vlo, vmax=max(vhi, vlo + 1)))
                     if item.has_gt:
                         if layout == "middlebury":
                             dense = fill_invalid_like_sdk(disp)
