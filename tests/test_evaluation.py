@@ -82,20 +82,9 @@ def test_d1_hand_computed():
 
 
 def _make_kitti(root, scenes):
-    for i, s in enumerate(scenes):
-        name = f"{i:06d}_10"
-        for folder in ("image_2", "image_3", "disp_occ_0", "disp_noc_0", "calib_cam_to_cam"):
-            (root / folder).mkdir(parents=True, exist_ok=True)
-        write_image(root / "image_2" / f"{name}.png", s.left)
-        write_image(root / "image_3" / f"{name}.png", s.right)
-        write_kitti_disparity(root / "disp_occ_0" / f"{name}.png", s.gt)
-        write_kitti_disparity(root / "disp_noc_0" / f"{name}.png", np.where(s.nonocc, s.gt, NAN))
-        c = s.calib
-        b = c.baseline_m
-        p2 = f"{c.focal_px} 0 {c.cx_left} 0 0 {c.focal_px} {c.cy} 0 0 0 1 0"
-        p3 = f"{c.focal_px} 0 {c.cx_right} {-c.focal_px * b} 0 {c.focal_px} {c.cy} 0 0 0 1 0"
-        (root / "calib_cam_to_cam" / f"{i:06d}.txt").write_text(
-            f"P_rect_02: {p2}\nP_rect_03: {p3}\nS_rect_02: {s.size[0]} {s.size[1]}\n")
+    from stereo.evaluation.kitti import export_kitti_layout
+    names = export_kitti_layout(middlebury_dir(), root, [s.name for s in scenes])
+    assert names == ["000000_10", "000001_10"]
     (root / "image_2" / "000099_11.png").write_bytes((root / "image_2" / "000000_10.png").read_bytes())  # no GT
 
 

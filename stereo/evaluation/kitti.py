@@ -132,4 +132,36 @@ def load_frame(root, name: str) -> KittiFrame:
     return KittiFrame(name=name, left=left, right=right, gt=gt, gt_noc=gt_noc, calib=calib, path=p)
 
 
-__all__ = ["KittiFrame", "is_kitti_layout", "list_frames", "calibration_file", "load_frame"]
+def export_kitti_layout(middlebury_root, out, scenes=None) -> list[str]:
+    """Write MiddEval3 scenes as a KITTI-layout folder (for testing KITTI scoring on known data).
+
+    Scene ``i`` (sorted) becomes frame ``{i:06d}_10``: ``image_2``/``image_3`` from
+    ``im0``/``im1``, ``disp_occ_0`` from ``disp0GT.pfm`` (16-bit, d*256; NaN -> 0),
+    ``disp_noc_0`` from it masked by ``mask0nocc.png == 255``, and
+    ``calib_cam_to_cam/{i:06d}.txt`` with ``P_rect_02``/``P_rect_03`` (metres; Middlebury's
+    ``doffs`` is kept as the principal-point difference). Returns the frame names.
+    """
+    from ..io import write_image, write_kitti_disparity
+    from .middlebury import list_scenes, load_scene
+
+    out = Path(out)
+    names = []
+    for i, scene_name in enumerate(scenes or list_scenes(middlebury_root)):
+        s = load_scene(middlebury_root, scene_name)
+        name = f"{i:06d}_10"
+        for folder in ("image_2", "image_3", "disp_occ_0", "disp_noc_0", "calib_cam_to_cam"):
+            (out / folder).mkdir(parents=True, exist_ok=True)
+        write_image(out / "image_2" / f"{name}.png", s.left)
+        write_image(out / "image_3" / f"{name}.png", s.right)
+        write_kitti_disparity(out / "disp_occ_0" / f"{name}.png", s.gt)
+        write_kitti_disparity(out / "disp_noc_0" / f"{name}.png", np.where(s.nonocc, s.gt, np.nan))
+        c = s.calib
+        p2 = f"{c.focal_px} 0 {c.cx_left} 0 0 {c.focal_px} {c.cy} 0 0 0 1 0"
+        p3 = f"{c.focal_px} 0 {c.cx_right} {-c.focal_px * c.baseline_m} 0 {c.focal_px} {c.cy} 0 0 0 1 0"
+        (out / "calib_cam_to_cam" / f"{i:06d}.txt").write_text(
+            f"P_rect_02: {p2}\nP_rect_03: {p3}\nS_rect_02: {s.size[0]} {s.size[1]}\n")
+        names.append(name)
+    return names
+
+
+__all__ = ["KittiFrame", "is_kitti_layout", "list_frames", "calibration_file", "load_frame", "export_kitti_layout"]
