@@ -323,3 +323,24 @@ def test_cli_eval_anchor(tmp_path, capsys):
     assert data["against_gt"]["filled"]["depth"]["density"] > data["against_gt"]["stereo"]["depth"]["density"]
     filled = read_disparity(tmp_path / "a" / "depth_filled.pfm")
     assert np.isfinite(filled[np.isfinite(z)]).all() and (tmp_path / "a" / "depth.png").is_file()
+
+
+def test_read_map_formats(tmp_path):
+    import cv2
+    from stereo.errors import FileFormatError
+    from stereo.evaluation.mapio import read_map, read_mask
+    png = np.array([[0, 256, 512], [1000, 65535, 7]], np.uint16)
+    cv2.imwrite(str(tmp_path / "d.png"), png)
+    m = read_map(tmp_path / "d.png")  # default scale 256 (KITTI); 0 = invalid
+    assert np.isnan(m[0, 0]) and m[0, 1] == 1.0 and m[0, 2] == 2.0
+    assert read_map(tmp_path / "d.png", scale=1000)[1, 0] == pytest.approx(1.0)  # e.g. millimetres
+    (tmp_path / "bad.exr").write_bytes(b"not an exr")
+    with pytest.raises(FileFormatError, match="cannot decode"):
+        read_map(tmp_path / "bad.exr")
+    with pytest.raises(FileFormatError, match="unsupported map extension"):
+        read_map(tmp_path / "d.jpg")
+    with pytest.raises(ParameterError, match="scale must be > 0"):
+        read_map(tmp_path / "d.png", scale=0)
+    mask = np.array([[255, 128, 0]], np.uint8)
+    cv2.imwrite(str(tmp_path / "m.png"), mask)
+    np.testing.assert_array_equal(read_mask(tmp_path / "m.png", (1, 3)), [[True, False, False]])  # nocc rule
