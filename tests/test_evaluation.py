@@ -86,6 +86,11 @@ def _make_kitti(root, scenes):
     names = export_kitti_layout(middlebury_dir(), root, [s.name for s in scenes])
     assert names == ["000000_10", "000001_10"]
     (root / "image_2" / "000099_11.png").write_bytes((root / "image_2" / "000000_10.png").read_bytes())  # no GT
+    # KITTI 2015 object map for the first frame: the near half of the GT is "foreground"
+    gt0 = scenes[0].gt
+    obj = (np.nan_to_num(gt0, nan=0.0) > np.nanmedian(gt0)).astype(np.uint8)
+    (root / "obj_map").mkdir()
+    write_image(root / "obj_map" / "000000_10.png", obj)
 
 
 def test_kitti_layout_bench_scores_d1(tmp_path, capsys):
@@ -110,7 +115,13 @@ def test_kitti_layout_bench_scores_d1(tmp_path, capsys):
         assert 0 < k["noc"]["d1"] <= k["all"]["d1"] < 30  # occluded pixels are the hard ones
         assert 50 < k["all"]["density"] < 100 and k["all"]["n_pixels"] == int(np.isfinite(s.gt).sum())
         assert 0 < r["abs_rel"] < 0.2  # depth metrics from calib_cam_to_cam
-    assert "## KITTI, all GT pixels" in (out / "results.md").read_text()
+    md = (out / "results.md").read_text()
+    assert "## KITTI, all GT pixels" in md and "background / foreground" in md
+    k0 = data["results"][0]["kitti"]
+    assert k0["bg"]["n_pixels"] + k0["fg"]["n_pixels"] == k0["all"]["n_pixels"]
+    assert k0["bg"]["d1"] * k0["bg"]["n_pixels"] + k0["fg"]["d1"] * k0["fg"]["n_pixels"] == pytest.approx(
+        k0["all"]["d1"] * k0["all"]["n_pixels"])
+    assert "bg" not in data["results"][1]["kitti"]  # no obj_map for that frame
 
 
 def test_plain_pairs_are_timed_only(tmp_path, capsys):
@@ -231,10 +242,13 @@ def test_cli_eval_folder_against_middlebury_dataset(tmp_path, capsys):
     names = [r["name"] for r in data["results"]]
     assert names == ["motorcycle", "planes"]
     for r in data["results"]:
-        assert r["disparity"]["avgerr"] == pytest.approx(0.25, abs=1e-4) and r["disparity"]["bad0.5"] == 0.0 \
-            if "bad0.5" in r["disparity"] else r["disparity"]["bad1"] == 0.0
+        assert r["disparity"]["avgerr"] == pytest.approx(0.25, abs=1e-4) and r["disparity"]["bad1"] == 0.0
         assert r["depth"]["abs_rel"] > 0  # calib.txt of each scene gives metric depth
     assert data["mean"]["disparity"]["avgerr"] == pytest.approx(0.25, abs=1e-4)
+    rc = main(["eval", str(preds), "--gt", str(samples_dir()), "--region", "nonocc", "--json", str(tmp_path / "n.json")])
+    nocc = json.loads((tmp_path / "n.json").read_text())["results"]
+    assert rc == 0 and all(r["region"] == "nonocc" for r in nocc)
+    assert all(n["disparity"]["n_pixels"] < a["disparity"]["n_pixels"] for n, a in zip(nocc, data["results"]))
 
 
 # ---- stereo as the metric anchor --------------------------------------------------------------

@@ -28,6 +28,9 @@ def register(subparsers):
                    help="what GT holds (default: disparity; a dataset folder is always disparity)")
     p.add_argument("--calib", help="calibration linking disparity and depth (Middlebury calib.txt, KITTI, YAML)")
     p.add_argument("--mask", help="evaluation mask image (non-zero = evaluated; mask0nocc.png: 255 only)")
+    p.add_argument("--region", choices=("all", "nonocc"), default="all",
+                   help="folder against a MiddEval3 dataset: score all GT pixels (default) or only "
+                        "non-occluded ones (mask0nocc.png == 255)")
     p.add_argument("--kind", choices=("disparity", "depth", "inverse-depth"), default="disparity",
                    help="what PRED holds (default: disparity)")
     p.add_argument("--align", choices=("none", "scale", "scale-shift"), default="none",
@@ -106,8 +109,12 @@ def run(args):
             g = read_map(gf, scale=args.gt_scale)
             calib = _calib(args.calib) if args.calib else _calib(cf)
             mask = read_mask(args.mask, g.shape) if args.mask else None
+            if args.region == "nonocc" and mf is not None:
+                nocc = read_mask(mf, g.shape)
+                mask = nocc if mask is None else (mask & nocc)
             r = evaluate_map(p, g, gt_kind=args.gt_kind or "disparity", calib=calib, mask=mask, **opts)
             r["name"] = name
+            r["region"] = args.region if mf is not None else "all"
             results.append(r)
     else:
         p = read_map(pred, scale=args.scale)

@@ -337,6 +337,9 @@ def _score_kitti(item, disp: np.ndarray) -> dict:
 
     row = {"kitti": {"all": kitti_errors(disp, item.gt),
                      "noc": kitti_errors(disp, item.gt_noc) if item.gt_noc is not None else None}}
+    if item.foreground is not None:  # KITTI 2015 obj_map: D1 on background / foreground (all GT pixels)
+        row["kitti"]["bg"] = kitti_errors(disp, item.gt, ~item.foreground)
+        row["kitti"]["fg"] = kitti_errors(disp, item.gt, item.foreground)
     row["density"] = row["kitti"]["all"]["density"]
     if item.calib is not None:
         from ..triangulation import depth_from_disparity
@@ -507,7 +510,8 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
     elif layout == "kitti":
         protocol += [
             "D1: percent of GT pixels with error > 3 px and > 5 % of the true disparity, after KITTI's "
-            "background interpolation of missing estimates; all = disp_occ_0, noc = disp_noc_0",
+            "background interpolation of missing estimates; all = disp_occ_0, noc = disp_noc_0, "
+            "bg/fg = all GT pixels outside/inside obj_map objects (when obj_map/ exists)",
             "epe: mean absolute error (px) after interpolation; density: percent of GT pixels estimated",
             f"search range 0..N-1 with N = {n if scene_names else '-'} (KITTI has no ndisp)",
         ]
@@ -557,6 +561,8 @@ _MIDDLEBURY_COLUMNS = (
 _KITTI_COLUMNS = (
     ("D1-all%", _get("kitti", "all", "d1"), "{:.2f}"),
     ("D1-noc%", _get("kitti", "noc", "d1"), "{:.2f}"),
+    ("D1-bg%", _get("kitti", "bg", "d1"), "{:.2f}"),
+    ("D1-fg%", _get("kitti", "fg", "d1"), "{:.2f}"),
     ("EPE", _get("kitti", "all", "epe"), "{:.2f}"),
     ("bad3%", _get("kitti", "all", "bad3"), "{:.2f}"),
     ("dens%", _get("density"), "{:.1f}"),
@@ -686,6 +692,9 @@ def markdown_report(report: BenchReport) -> str:
         keys = ("d1", "epe", "bad3", "density")
         parts += ["## KITTI, all GT pixels (disp_occ_0)", "", _region_table(report, "all", keys, "kitti"), "",
                   "## KITTI, non-occluded GT pixels (disp_noc_0)", "", _region_table(report, "noc", keys, "kitti"), ""]
+        if any(r.get("kitti", {}).get("bg") for r in report.rows):
+            parts += ["## KITTI, background / foreground (obj_map), all GT pixels", "",
+                      _region_table(report, "bg", keys, "kitti"), "", _region_table(report, "fg", keys, "kitti"), ""]
     speed_rows = [[r["scene"], r["method"], _range_text(r),
                    _fmt("{:.2f}", _safe(_get("abs_rel", scale=100.0), r)), _fmt("{:.1f}", r.get("delta1")),
                    _fmt("{:.1f}", 1000.0 * r["time_s"]), _fmt("{:.2f}", r["first_call_s"]),

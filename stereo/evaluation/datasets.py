@@ -49,6 +49,7 @@ class BenchItem:
     gt_noc: np.ndarray | None = None
     calib: object | None = None
     ndisp: int | None = None
+    foreground: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -115,7 +116,8 @@ def load_item(root, name: str, layout: str | None = None, *, num_disparities: in
         f = load_frame(root, name)
         n = num_disparities or DEFAULT_NUM_DISPARITIES
         return BenchItem(name=name, layout=layout, left=f.left, right=f.right, min_disparity=0,
-                         num_disparities=n, gt=f.gt, gt_noc=f.gt_noc, calib=f.calib)
+                         num_disparities=n, gt=f.gt, gt_noc=f.gt_noc, calib=f.calib,
+                         foreground=f.foreground)
     from ..io import read_image
     from ..sources.files import pair_paths
     from .middlebury import _as_uint8_bgr

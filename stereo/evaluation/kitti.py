@@ -9,6 +9,8 @@ for scoring)::
            disp_noc_0/<id>_10.png       optional: non-occluded pixels only
            calib_cam_to_cam/<id>.txt    optional: P_rect_02/P_rect_03 (metres) -> depth metrics
            calib/<id>.txt               optional alternative (P2:/P3: lines)
+           obj_map/<id>_10.png          optional: 0 = background, > 0 = foreground object
+                                        (KITTI 2015) -> D1-bg / D1-fg
 
 A frame is listed when its left image has a right image (and ground truth, when the
 folder has a ``disp_occ_0``). Scoring rules (D1, background interpolation) live in
@@ -38,6 +40,7 @@ class KittiFrame:
     gt_noc: np.ndarray | None
     calib: object | None
     path: Path
+    foreground: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -124,12 +127,22 @@ def load_frame(root, name: str) -> KittiFrame:
         if arr is not None and arr.shape[:2] != (h, w):
             raise FileFormatError(f"{f}: size {arr.shape[1]}x{arr.shape[0]} differs from {lf.name} ({w}x{h})",
                                   str(f))
+    foreground = None
+    obj = p / "obj_map" / f"{name}.png"
+    if obj.is_file():
+        from ..io.images import decode_image
+        m = decode_image(obj)
+        m = m[..., 0] if m.ndim == 3 else m
+        if m.shape != (h, w):
+            raise FileFormatError(f"{obj}: size {m.shape[1]}x{m.shape[0]} differs from {lf.name} ({w}x{h})", str(obj))
+        foreground = m > 0
     cf = calibration_file(p, name)
     calib = load_kitti_calibration(cf) if cf is not None else None
     if calib is not None and not calib.width:
         from dataclasses import replace
         calib = replace(calib, width=w, height=h)
-    return KittiFrame(name=name, left=left, right=right, gt=gt, gt_noc=gt_noc, calib=calib, path=p)
+    return KittiFrame(name=name, left=left, right=right, gt=gt, gt_noc=gt_noc, calib=calib, path=p,
+                      foreground=foreground)
 
 
 def export_kitti_layout(middlebury_root, out, scenes=None) -> list[str]:
