@@ -69,7 +69,8 @@ import cv2
 import numpy as np
 
 from ..errors import ParameterError
-from .metrics import DEFAULT_THRESHOLDS, depth_errors, fill_invalid_like_sdk, kitti_errors, middlebury_errors
+from .metrics import (DEFAULT_THRESHOLDS, depth_errors, disparity_errors, fill_invalid_like_sdk, kitti_errors,
+                      middlebury_errors)
 from ..validation import check_int, to_gray
 
 BM_BLOCK_SIZE = 9
@@ -318,7 +319,6 @@ def _score_middlebury(item, disp: np.ndarray, factor: int | None) -> dict:
     if factor:
         official = {}
         for region, mask in (("nonocc", item.nonocc), ("all", None)):
-            from .metrics import disparity_errors
             e = disparity_errors(disp, item.gt, mask, thresholds=[t / factor for t in DEFAULT_THRESHOLDS])
             o = _official(e, factor)
             for t in DEFAULT_THRESHOLDS:  # keys name the official (full-resolution) threshold
