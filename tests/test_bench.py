@@ -265,3 +265,16 @@ def test_weighted_mean_in_report_on_middlebury_names(tmp_path):
     assert report.mean["opencv-bm"]["nonocc"]["bad2"] == pytest.approx((bad["ArtL"] + bad["Adirondack"]) / 2)
     text = format_table(report)
     assert "WMEAN" in text and "@F columns need the resolution" in text
+
+
+def test_test_scenes_without_ground_truth_are_timed_and_written_for_the_sdk(tmp_path, capsys):
+    root = tmp_path / "testQ"
+    shutil.copytree(samples_dir() / "planes", root / "planes")
+    for f in ("disp0GT.pfm", "mask0nocc.png"):
+        (root / "planes" / f).unlink()
+    assert main(["bench", str(root), "--methods", "opencv-bm", "--repeat", "1", "--no-progress",
+                 "--out", str(tmp_path / "out")]) == 0
+    text = capsys.readouterr().out
+    assert "speed only" in text and "bad2" not in text
+    assert (tmp_path / "out" / "testQ" / "planes" / "disp0OpencvBm.pfm").is_file()
+    assert not (tmp_path / "out" / "planes_opencv-bm_error.png").exists()

@@ -572,7 +572,13 @@ _KITTI_COLUMNS = (
 _PAIRS_COLUMNS = (("valid%", _get("valid_fraction"), "{:.1f}"),) + _COMMON_COLUMNS
 
 
+def _has_gt(report: BenchReport) -> bool:
+    return any("nonocc" in r or "kitti" in r for r in report.rows)
+
+
 def _columns(report: BenchReport):
+    if not _has_gt(report):
+        return _PAIRS_COLUMNS
     return {"middlebury": _MIDDLEBURY_COLUMNS, "kitti": _KITTI_COLUMNS}.get(report.layout, _PAIRS_COLUMNS)
 
 
@@ -606,6 +612,8 @@ def _table_rows(report: BenchReport) -> list[list[str]]:
 
 def table_legend(report: BenchReport) -> str:
     """One or two lines saying which pixels and regions the table's columns are in."""
+    if not _has_gt(report):
+        return "no ground truth: speed only"
     if report.layout == "middlebury":
         factor = report.meta.get("resolution_factor")
         unit = (f"@F = official MiddEval3 columns: full-resolution px (1 px here = {factor} px there), "
@@ -722,18 +730,25 @@ def _official_files(report: BenchReport, stage) -> list[str]:
     """Middlebury SDK / KITTI devkit result files for the kept disparities."""
     from ..io import write_disparity, write_kitti_disparity
 
+    import re
+    from pathlib import Path
+
     names = []
     factor = report.meta.get("resolution_factor")
     letter = {1: "F", 2: "H", 4: "Q"}.get(factor, "")
+    # the SDK's own folder name (trainingQ, testH, ...) when the dataset has one
+    sdk_dir = Path(report.meta.get("dataset", "")).resolve().name
+    if not re.fullmatch(r"(training|test)[FHQ]", sdk_dir):
+        sdk_dir = f"training{letter}"
     times = {(r["scene"], r["method"]): r["time_s"] for r in report.rows}
     for (scene, method), disp in sorted(report.disparities.items()):
         if report.layout == "middlebury":
             alg = sdk_algorithm_name(method)
-            folder = stage / f"training{letter}" / scene
+            folder = stage / sdk_dir / scene
             folder.mkdir(parents=True, exist_ok=True)
             write_disparity(folder / f"disp0{alg}.pfm", disp)
             (folder / f"time{alg}.txt").write_text(f"{times[(scene, method)]:.6f}\n")
-            names += [f"training{letter}/{scene}/disp0{alg}.pfm", f"training{letter}/{scene}/time{alg}.txt"]
+            names += [f"{sdk_dir}/{scene}/disp0{alg}.pfm", f"{sdk_dir}/{scene}/time{alg}.txt"]
         elif report.layout == "kitti":
             folder = stage / "kitti" / method / "disp_0"
             folder.mkdir(parents=True, exist_ok=True)
