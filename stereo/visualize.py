@@ -153,7 +153,7 @@ def error_map(disp, gt, mask=None, *, max_error: float = 4.0, filled=None) -> np
     red = np.clip(510.0 * t, 0, 255)
     green = np.clip(510.0 * (1.0 - t), 0, 255)
     out[..., 1] = np.where(predicted, np.round(green), 0).astype(np.uint8)
-    out[..., 2] = np.where(predicted, np.round(red), 0).astype(np.uint8)
+    out[..., 2] = np.where(predicted, np.round(red), 0).astype(np.uint8)  # same ramp as error_lut()
     out[known & ~predicted] = MISSING_PREDICTION_BGR
     if filled is not None:
         f = np.asarray(filled)
@@ -178,13 +178,25 @@ def _tick_text(v: float, span: float) -> str:
     return f"{v:.2f}"
 
 
+def error_lut() -> np.ndarray:
+    """(256, 3) BGR colours of :func:`error_map`: green (0) -> yellow -> red (max error)."""
+    t = np.arange(256) / 255.0
+    lut = np.zeros((256, 3), np.uint8)
+    lut[:, 1] = np.round(np.clip(510.0 * (1.0 - t), 0, 255))
+    lut[:, 2] = np.round(np.clip(510.0 * t, 0, 255))
+    return lut
+
+
 def add_colorbar(img, lo: float, hi: float, label: str, *, colormap=cv2.COLORMAP_TURBO,
-                 reverse: bool = False, ticks: int = 5, invalid_color=None) -> np.ndarray:
+                 reverse: bool = False, ticks: int = 5, invalid_color=None, lut=None,
+                 invalid_label: str = "invalid", swatches=()) -> np.ndarray:
     """``img`` with a vertical colour bar on its right: values ``lo`` (bottom) to ``hi`` (top).
 
     ``label`` (e.g. "disparity [px]") is written above the bar and tick values beside it;
     ``reverse`` when the picture maps ``lo`` to the warm end (depth: near = warm);
-    ``invalid_color`` adds a swatch saying which colour marks invalid pixels.
+    ``invalid_color`` adds a swatch saying which colour marks invalid pixels
+    (``invalid_label``); ``swatches`` more ``(label, colour)`` pairs; ``lut`` a (256, 3)
+    colour table instead of ``colormap``.
     """
     img = np.asarray(img)
     h, w = img.shape[:2]
@@ -196,12 +208,14 @@ def add_colorbar(img, lo: float, hi: float, label: str, *, colormap=cv2.COLORMAP
     lw = max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, fs, th)[0][0] for t in labels)
     bar_w = max(12, int(round(18 * fs / 0.5)))
     pad = 8
+    keys = list(swatches) + ([(invalid_label, invalid_color)] if invalid_color is not None else [])
+    lw = max([lw] + [bar_w // 2 + cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, fs, th)[0][0] for t, _ in keys])
     panel_w = max(tw + 2 * pad, bar_w + lw + 3 * pad)
     panel = np.full((h, panel_w, 3), 255, np.uint8)
     top = 2 * tht + 2 * pad  # room for the label and half a tick label above the bar
-    bottom = h - pad - (tht + 2 * pad if invalid_color is not None else 0)
+    bottom = h - pad - len(keys) * (tht + 2 * pad)
     bar_h = max(2, bottom - top)
-    lut = _lut(colormap)
+    lut = _lut(colormap) if lut is None else np.asarray(lut, np.uint8)
     pos = np.linspace(1.0, 0.0, bar_h)  # top of the bar = hi
     idx = np.round((1.0 - pos if reverse else pos) * 255).astype(int)
     panel[top:top + bar_h, pad:pad + bar_w] = lut[idx][:, None, :]
@@ -212,11 +226,11 @@ def add_colorbar(img, lo: float, hi: float, label: str, *, colormap=cv2.COLORMAP
         cv2.line(panel, (pad + bar_w, y), (pad + bar_w + 4, y), (0, 0, 0), 1)
         cv2.putText(panel, text, (pad + bar_w + 6, min(h - 2, max(tht, y + tht // 2))),
                     cv2.FONT_HERSHEY_SIMPLEX, fs, (0, 0, 0), th, cv2.LINE_AA)
-    if invalid_color is not None:
-        y0 = h - pad - tht - 4
-        cv2.rectangle(panel, (pad, y0), (pad + bar_w - 1, y0 + tht + 2), tuple(int(c) for c in invalid_color), -1)
+    for i, (text, colour) in enumerate(reversed(keys)):
+        y0 = h - pad - tht - 4 - i * (tht + 2 * pad)
+        cv2.rectangle(panel, (pad, y0), (pad + bar_w - 1, y0 + tht + 2), tuple(int(c) for c in colour), -1)
         cv2.rectangle(panel, (pad, y0), (pad + bar_w - 1, y0 + tht + 2), (0, 0, 0), 1)
-        cv2.putText(panel, "invalid", (pad + bar_w + 6, y0 + tht), cv2.FONT_HERSHEY_SIMPLEX, fs,
+        cv2.putText(panel, text, (pad + bar_w + 6, y0 + tht), cv2.FONT_HERSHEY_SIMPLEX, fs,
                     (0, 0, 0), th, cv2.LINE_AA)
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
@@ -242,6 +256,17 @@ def render_depth(depth, *, near=None, far=None, percentile=DEPTH_PERCENTILES,
     img = colorize_depth(depth, near=lo, far=hi, colormap=colormap)
     return add_colorbar(img, lo, hi, f"depth [m] ({how})", colormap=colormap, reverse=True,
                         invalid_color=_invalid_colour(colormap))
+
+
+def render_error_map(disp, gt, mask=None, *, max_error: float = 4.0, filled=None,
+                     unit: str = "px") -> np.ndarray:
+    """:func:`error_map` with its legend: error bar 0..``max_error`` and the special colours."""
+    img = error_map(disp, gt, mask, max_error=max_error, filled=filled)
+    keys = [("no output", MISSING_PREDICTION_BGR)]
+    if filled is not None:
+        keys = [("filled (hatched)", MISSING_PREDICTION_BGR)]
+    keys.append(("no GT", (0, 0, 0)))
+    return add_colorbar(img, 0.0, float(max_error), f"|d - gt| [{unit}]", lut=error_lut(), swatches=keys)
 
 
 def render_confidence(conf) -> np.ndarray:
@@ -284,5 +309,6 @@ def montage(tiles, *, columns: int = 2, caption_height: int | None = None) -> np
 
 
 __all__ = ["colorize_disparity", "colorize_depth", "colorize_confidence", "error_map", "disparity_range",
-           "depth_range", "add_colorbar", "render_disparity", "render_depth", "render_confidence",
+           "depth_range", "add_colorbar", "error_lut", "render_disparity", "render_depth", "render_confidence",
+           "render_error_map",
            "montage", "MISSING_PREDICTION_BGR", "INVALID_BGR", "INVALID_GREY_BGR"]

@@ -121,6 +121,13 @@ def test_error_map_colours():
     filled = np.array([[False, True, True, False, False, False]])
     hatched = error_map(disp, gt, mask, max_error=4.0, filled=filled)
     assert tuple(hatched[0, 1]) == (0, 255, 255) and tuple(hatched[0, 2]) == MISSING_PREDICTION_BGR
+    # the legend's colour table is the map's ramp
+    from stereo.visualize import error_lut, render_error_map
+    lut = error_lut()
+    assert tuple(lut[0]) == tuple(img[0, 0]) and tuple(lut[255]) == tuple(img[0, 2])
+    assert np.abs(lut[127].astype(int) - img[0, 1].astype(int)).max() <= 2  # half the max error: yellow
+    legend = render_error_map(np.repeat(disp, 240, axis=0), np.repeat(gt, 240, axis=0), filled=np.repeat(filled, 240, axis=0))
+    assert legend.shape[0] == 240 and legend.shape[1] > 6
     with pytest.raises(InputError, match="differ in shape"):
         error_map(disp[:, :3], gt)
     with pytest.raises(ParameterError, match="max_error"):

@@ -410,7 +410,7 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
     """
     from tqdm import tqdm
 
-    from ..visualize import error_map, render_disparity
+    from ..visualize import render_disparity, render_error_map
     from .datasets import detect_layout, load_item
     from .middlebury import OFFICIAL_TRAINING_WEIGHTS, resolution_factor
 
@@ -474,9 +474,9 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
                             from .metrics import fill_invalid_like_kitti
                             dense = fill_invalid_like_kitti(disp)
                         known_mask = np.isfinite(item.gt)
-                        report.images[f"{scene_name}_{name}_error.png"] = _png(error_map(
+                        report.images[f"{scene_name}_{name}_error.png"] = _png(render_error_map(
                             dense, item.gt, known_mask, max_error=ERROR_MAP_MAX_PX,
-                            filled=known_mask & ~np.isfinite(disp)))
+                            filled=known_mask & ~np.isfinite(disp), unit="native px"))
     finally:
         bar.close()
     weights = None
