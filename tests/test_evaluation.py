@@ -188,6 +188,8 @@ def test_eval_disparity_with_calibration_and_bad_n():
     assert r["depth"]["abs_rel"] > 0 and r["depth"]["n_pixels"] == gt_d.size
     with pytest.raises(ParameterError, match="needs a calibration"):
         evaluate_map(z, gt_d, kind="depth", gt_kind="disparity")
+    with pytest.raises(ParameterError, match="depth caps need a metric ground truth"):
+        evaluate_map(pred, gt_d, max_depth=10.0)
 
 
 def test_robust_fit_ignores_outliers():

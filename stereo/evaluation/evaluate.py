@@ -125,6 +125,9 @@ def evaluate_map(pred, gt, *, kind: str = "disparity", gt_kind: str = "disparity
             fb, doffs = _fb(calib)
             x = (x + doffs) / fb
     fit_mask = mask.copy() if mask is not None else None
+    if gt_depth is None and (min_depth is not None or max_depth is not None):
+        raise ParameterError("depth caps need a metric ground truth: a depth GT (--gt-kind depth) or a "
+                             "disparity GT with a calibration (--calib)")
     if gt_depth is not None and (min_depth is not None or max_depth is not None):
         inside = np.isfinite(gt_depth)
         if min_depth is not None:
