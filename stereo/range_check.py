@@ -80,20 +80,23 @@ def probe_beyond_near_edge(left, right, min_disparity: int, num_disparities: int
     if w < 16 * SCALE or h < 8 * SCALE:  # too small for a coarse look: nothing to say
         return RangeCheck(0.0, np.zeros((h, w), bool), None, None, None)
     matcher = matcher or _probe_matcher(min_disparity, num_disparities)
-    small = [cv2.resize(np.ascontiguousarray(im), (max(3, w // SCALE), max(2, h // SCALE)),
-                        interpolation=cv2.INTER_AREA) for im in (left, right)]
-    d_small = matcher.compute(*small) * (w / small[0].shape[1])
-    d = cv2.resize(d_small, (w, h), interpolation=cv2.INTER_NEAREST)
+    sw, sh = max(3, w // SCALE), max(2, h // SCALE)
+    small = [cv2.resize(np.ascontiguousarray(im), (sw, sh), interpolation=cv2.INTER_AREA)
+             for im in (left, right)]
+    # everything below runs at the probe's resolution; only the final mask is upsampled
+    d = matcher.compute(*small) * np.float32(w / sw)
     top = min_disparity + num_disparities - 1
     valid = np.isfinite(d)
     if valid_region is not None:
-        valid &= valid_region
+        valid &= cv2.resize(valid_region.astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST) > 0
     with np.errstate(invalid="ignore"):
-        beyond = valid & (d > top + MARGIN_PX)
+        beyond_small = valid & (d > top + MARGIN_PX)
     n_valid = int(np.count_nonzero(valid))
-    n_beyond = int(np.count_nonzero(beyond))
+    n_beyond = int(np.count_nonzero(beyond_small))
     fraction = n_beyond / n_valid if n_valid else 0.0
-    nearest_d = float(np.percentile(d[beyond], 95)) if n_beyond else None
+    nearest_d = float(np.percentile(d[beyond_small], 95)) if n_beyond else None
+    beyond = (cv2.resize(beyond_small.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+              if n_beyond else np.zeros((h, w), bool))
     nearest_m = None
     if nearest_d is not None and calibration is not None:
         denom = nearest_d + calibration.doffs
