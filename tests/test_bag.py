@@ -11,69 +11,16 @@ import pytest
 pytest.importorskip("rosbags", reason="the [ros] extra (rosbags) is not installed")
 
 from rosbags.highlevel import AnyReader  # noqa: E402
-from rosbags.typesys import Stores, get_typestore  # noqa: E402
 
 from stereo.camera import StereoCamera  # noqa: E402
 from stereo.cli.main import main  # noqa: E402
 from stereo.paths import chessboard_dir  # noqa: E402
-from stereo.sources.bag import image_from_msg, stereo_pairs  # noqa: E402
+from stereo.sinks.bag import write_raw_stereo_bag as write_input_bag  # noqa: E402
+from stereo.sources.bag import stereo_pairs  # noqa: E402
 
 N = 3
-T0 = 1_700_000_000_000_000_000  # ns
+T0 = 1_700_000_000_000_000_000  # ns, the helper's first stamp
 PERIOD = 100_000_000  # 10 Hz
-
-
-def _time(ts, ns):
-    return ts.types["builtin_interfaces/msg/Time"](sec=ns // 10**9, nanosec=ns % 10**9)
-
-
-def _header(ts, kind, ns, frame, seq):
-    H = ts.types["std_msgs/msg/Header"]
-    return H(seq=seq, stamp=_time(ts, ns), frame_id=frame) if kind == "ros1" else H(stamp=_time(ts, ns), frame_id=frame)
-
-
-def _info(ts, kind, header, rig, side):
-    K, D, R, P = (rig.K1, rig.D1, rig.R1, rig.P1) if side == "left" else (rig.K2, rig.D2, rig.R2, rig.P2)
-    roi = ts.types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False)
-    f = dict(header=header, height=rig.height, width=rig.width, distortion_model="plumb_bob", binning_x=0,
-             binning_y=0, roi=roi)
-    vals = (np.ravel(D).astype(float), np.ravel(K), np.ravel(R), np.ravel(P))
-    f.update(zip(("D", "K", "R", "P") if kind == "ros1" else ("d", "k", "r", "p"), vals))
-    return ts.types["sensor_msgs/msg/CameraInfo"](**f)
-
-
-def write_input_bag(path: Path, kind: str, rig, pairs, *, skew_ns=2_000_000, extra_left=True):
-    """Left as mono8 Image, right as PNG CompressedImage, CameraInfo beside both; right stamps
-    lag by ``skew_ns``; one unpaired extra left frame at the end."""
-    ts = get_typestore(Stores.ROS1_NOETIC if kind == "ros1" else Stores.ROS2_HUMBLE)
-    if kind == "ros1":
-        from rosbags.rosbag1 import Writer
-        writer, ser = Writer(path), ts.serialize_ros1
-    else:
-        from rosbags.rosbag2 import Writer
-        writer, ser = Writer(path, version=8), ts.serialize_cdr
-    Image, Comp = ts.types["sensor_msgs/msg/Image"], ts.types["sensor_msgs/msg/CompressedImage"]
-    with writer:
-        conns = {t: writer.add_connection(t, mt, typestore=ts) for t, mt in (
-            ("/cam/left/image_raw", "sensor_msgs/msg/Image"),
-            ("/cam/right/image_raw/compressed", "sensor_msgs/msg/CompressedImage"),
-            ("/cam/left/camera_info", "sensor_msgs/msg/CameraInfo"),
-            ("/cam/right/camera_info", "sensor_msgs/msg/CameraInfo"))}
-        frames = list(pairs) + ([pairs[0]] if extra_left else [])
-        for i, (left, right) in enumerate(frames):
-            ns = T0 + i * PERIOD
-            hl = _header(ts, kind, ns, "cam_left_optical", i)
-            hr = _header(ts, kind, ns + skew_ns, "cam_right_optical", i)
-            writer.write(conns["/cam/left/camera_info"], ns, ser(_info(ts, kind, hl, rig, "left"), "sensor_msgs/msg/CameraInfo"))
-            msg = Image(header=hl, height=left.shape[0], width=left.shape[1], encoding="mono8", is_bigendian=0,
-                        step=left.shape[1], data=np.ascontiguousarray(left).reshape(-1))
-            writer.write(conns["/cam/left/image_raw"], ns, ser(msg, "sensor_msgs/msg/Image"))
-            if i < len(pairs):
-                writer.write(conns["/cam/right/camera_info"], ns + skew_ns,
-                             ser(_info(ts, kind, hr, rig, "right"), "sensor_msgs/msg/CameraInfo"))
-                png = np.frombuffer(cv2.imencode(".png", right)[1].tobytes(), np.uint8)
-                writer.write(conns["/cam/right/image_raw/compressed"], ns + skew_ns + 1,
-                             ser(Comp(header=hr, format="png", data=png), "sensor_msgs/msg/CompressedImage"))
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +42,7 @@ def _read(path):
 def test_bag_round_trip_from_camera_info(kind, shared_report, pairs, tmp_path, capsys):
     rig = shared_report.rig
     src = tmp_path / ("in.bag" if kind == "ros1" else "in_bag")
-    write_input_bag(src, kind, rig, pairs)
+    write_input_bag(src, kind, rig, pairs, skew_ns=2_000_000, extra_left=True)
     # the reader pairs by header stamp within the tolerance and drops the unpaired frame
     got = list(stereo_pairs(src, "/cam/left/image_raw", "/cam/right/image_raw/compressed", tolerance=0.005))
     assert len(got) == N

@@ -165,4 +165,73 @@ def _packed_rgb(image) -> np.ndarray:
     return (r.astype(np.uint32) << 16) | (g.astype(np.uint32) << 8) | b.astype(np.uint32)
 
 
-__all__ = ["BagSink"]
+# ---- raw input bags (tests, demos) ---------------------------------------------------------
+def _time(ts, ns):
+    return ts.types["builtin_interfaces/msg/Time"](sec=ns // 10**9, nanosec=ns % 10**9)
+
+
+def _header(ts, kind, ns, frame, seq):
+    H = ts.types["std_msgs/msg/Header"]
+    return H(seq=seq, stamp=_time(ts, ns), frame_id=frame) if kind == "ros1" else H(stamp=_time(ts, ns), frame_id=frame)
+
+
+def _info(ts, kind, header, rig, side):
+    K, D, R, P = (rig.K1, rig.D1, rig.R1, rig.P1) if side == "left" else (rig.K2, rig.D2, rig.R2, rig.P2)
+    roi = ts.types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False)
+    f = dict(header=header, height=rig.height, width=rig.width, distortion_model="plumb_bob", binning_x=0,
+             binning_y=0, roi=roi)
+    vals = (np.ravel(D).astype(float), np.ravel(K), np.ravel(R), np.ravel(P))
+    f.update(zip(("D", "K", "R", "P") if kind == "ros1" else ("d", "k", "r", "p"), vals))
+    return ts.types["sensor_msgs/msg/CameraInfo"](**f)
+
+
+def write_raw_stereo_bag(path, kind: str, rig, pairs, *, skew_ns: int = 0, extra_left: bool = False,
+                         t0_ns: int = 1_700_000_000_000_000_000, period_ns: int = 100_000_000) -> None:
+    """Write raw stereo pairs and their CameraInfo into a new bag (for tests and demos).
+
+    Topics: ``/cam/left/image_raw`` (sensor_msgs/Image, mono8 or bgr8),
+    ``/cam/right/image_raw/compressed`` (CompressedImage, PNG) and ``/cam/{left,right}/camera_info``
+    from ``rig`` (a StereoRig); frame ids ``cam_left_optical`` / ``cam_right_optical``.
+    Pair i is stamped ``t0_ns + i * period_ns``; right stamps lag by ``skew_ns``;
+    ``extra_left`` adds one unpaired left frame at the end.
+    """
+    import cv2
+
+    from ..sources.bag import require_rosbags
+    require_rosbags()
+    from rosbags.typesys import Stores, get_typestore
+    path = Path(path)
+    ts = get_typestore(Stores.ROS1_NOETIC if kind == "ros1" else Stores.ROS2_HUMBLE)
+    if kind == "ros1":
+        from rosbags.rosbag1 import Writer
+        writer, ser = Writer(path), ts.serialize_ros1
+    else:
+        from rosbags.rosbag2 import Writer
+        writer, ser = Writer(path, version=8), ts.serialize_cdr
+    Image, Comp = ts.types["sensor_msgs/msg/Image"], ts.types["sensor_msgs/msg/CompressedImage"]
+    with writer:
+        conns = {t: writer.add_connection(t, mt, typestore=ts) for t, mt in (
+            ("/cam/left/image_raw", "sensor_msgs/msg/Image"),
+            ("/cam/right/image_raw/compressed", "sensor_msgs/msg/CompressedImage"),
+            ("/cam/left/camera_info", "sensor_msgs/msg/CameraInfo"),
+            ("/cam/right/camera_info", "sensor_msgs/msg/CameraInfo"))}
+        frames = list(pairs) + ([pairs[0]] if extra_left else [])
+        for i, (left, right) in enumerate(frames):
+            ns = t0_ns + i * period_ns
+            hl = _header(ts, kind, ns, "cam_left_optical", i)
+            hr = _header(ts, kind, ns + skew_ns, "cam_right_optical", i)
+            writer.write(conns["/cam/left/camera_info"], ns, ser(_info(ts, kind, hl, rig, "left"), "sensor_msgs/msg/CameraInfo"))
+            ch = 1 if left.ndim == 2 else left.shape[2]
+            msg = Image(header=hl, height=left.shape[0], width=left.shape[1],
+                        encoding="mono8" if ch == 1 else "bgr8", is_bigendian=0,
+                        step=left.shape[1] * ch, data=np.ascontiguousarray(left, np.uint8).reshape(-1))
+            writer.write(conns["/cam/left/image_raw"], ns, ser(msg, "sensor_msgs/msg/Image"))
+            if i < len(pairs):
+                writer.write(conns["/cam/right/camera_info"], ns + skew_ns,
+                             ser(_info(ts, kind, hr, rig, "right"), "sensor_msgs/msg/CameraInfo"))
+                png = np.frombuffer(cv2.imencode(".png", right)[1].tobytes(), np.uint8)
+                writer.write(conns["/cam/right/image_raw/compressed"], ns + skew_ns + 1,
+                             ser(Comp(header=hr, format="png", data=png), "sensor_msgs/msg/CompressedImage"))
+
+
+__all__ = ["BagSink", "write_raw_stereo_bag"]
