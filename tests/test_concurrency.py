@@ -14,20 +14,22 @@ from stereo.paths import PROJECT_ROOT
 _SCRIPT = textwrap.dedent("""
     import threading
     import numpy as np
-    from stereo import SGBM, BlockMatcher
+    from stereo import SGBM, BlockMatcher, StereoCamera
     rng = np.random.default_rng(0)
-    L = rng.integers(0, 255, (48, 64), dtype=np.uint8)
+    L = rng.integers(0, 255, (64, 128), dtype=np.uint8)
     R = np.roll(L, -4, axis=1)
+    cam = StereoCamera(num_disparities=16)  # with the near-range probe (a second matcher)
     matchers = [SGBM(num_disparities=16), BlockMatcher(num_disparities=16), SGBM(num_disparities=16, threads=1)]
-    ref = [m.compute(L, R) for m in matchers]
+    run = [m.compute for m in matchers] + [lambda a, b: cam.process(a, b).disparity]
+    ref = [f(L, R) for f in run]
     bad = []
     def work(i):
-        m = matchers[i % 3]
-        for _ in range(15):
-            d = m.match(L, R).disparity if i % 2 else m.compute(L, R)
-            if not np.array_equal(d, ref[i % 3], equal_nan=True):
+        k = i % len(run)
+        for _ in range(10):
+            d = matchers[k].match(L, R).disparity if (i // len(run)) % 2 and k < 3 else run[k](L, R)
+            if not np.array_equal(d, ref[k], equal_nan=True):
                 bad.append(i)
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
     for t in threads: t.start()
     for t in threads: t.join()
     import numba
