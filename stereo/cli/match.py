@@ -22,6 +22,9 @@ def register(subparsers):
     p.add_argument("--side-by-side", action="store_true",
                    help="LEFT is a video (or images) whose frames hold both views, left half = left view")
     p.add_argument("--no-progress", action="store_true", help="sequences: no progress bar")
+    p.add_argument("--rerun", metavar="FILE.rrd",
+                   help="also record image, depth and points per frame for the Rerun viewer "
+                        "(optional: pip install rerun-sdk; open with `rerun FILE.rrd`)")
     add_matching_arguments(p)
     p.set_defaults(func=run)
 
@@ -80,7 +83,7 @@ def load_calibration_arg(path):
 def run(args):
     from ..sources import is_sequence
 
-    if is_sequence(args.left, args.right, args.side_by_side):
+    if is_sequence(args.left, args.right, args.side_by_side) or args.rerun:
         return run_sequence(args)
     from ..io import read_image
     from ..pipeline import match_pair, summarize
@@ -125,6 +128,10 @@ def run_sequence(args):
     camera = StereoCamera(load_calibration_arg(args.calib), **camera_options(matching_options(args)))
     count, frames = open_sequence(args.left, args.right, side_by_side=args.side_by_side)
     out = Path(args.out)
+    viewer = None
+    if args.rerun:
+        from ..sinks.rerun_view import RerunSink
+        viewer = RerunSink(args.rerun)
     times, near_notes = [], []
     start = time.perf_counter()
     bar = tqdm(frames, total=count, unit="pair", disable=args.no_progress or None, file=sys.stderr)
@@ -134,7 +141,11 @@ def run_sequence(args):
         if frame.notes:
             near_notes.append(frame.notes[-1])
         write_pair_outputs(pair_result(camera, frame), out / fp.name)
+        if viewer is not None:
+            viewer.log(frame, fp.index)
     bar.close()
+    if viewer is not None:
+        viewer.close()
     wall = time.perf_counter() - start
     if camera.matcher is not None:
         print(camera.range_description)
