@@ -18,7 +18,8 @@ rectification's invalid region and, by default, the near-range probe
 Conventions: left = reference, disparity ``d = x_left - x_right`` float32 pixels, NaN =
 invalid; depth and points in metres in the LEFT RECTIFIED camera frame (x right, y down,
 z forward). Thread safety: a camera may be shared by threads (see
-:mod:`stereo.concurrency`); its only mutable state is filled on the first frame.
+:mod:`stereo.concurrency`); its only mutable state (the matcher when the range waits for the
+image width, the rectification's valid region) is filled once, under a lock.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import flags
+from .concurrency import parallel_section
 from .errors import InputError, ParameterError
 from .result import MatchResult
 from .validation import check_pair
@@ -151,7 +153,8 @@ class StereoCamera:
             pixels nearer than the range become invalid (``OUT_OF_RANGE``) instead of
             aliasing to a wrong depth, and a note says how near the scene is. About a
             quarter of the match's time; False disables.
-        **params: further matcher parameters (``threads=1``, ``fill=True``, ``p2=...``).
+        **params: further matcher parameters (``fill=True``, ``p2=...``); ``threads=N`` sets
+            Numba's thread count for this camera's calls (any method; see README "Threads").
 
     Attributes (after construction): ``rig`` (or None), ``calibration`` (rectified),
     ``matcher``, ``min_disparity``, ``num_disparities``, ``range_source``,
@@ -178,6 +181,12 @@ class StereoCamera:
         self._far = _metres(far, "far")
         self._range_args = dict(min_disparity=min_disparity, num_disparities=num_disparities)
         self._block_size = block_size
+        self.threads = params.pop("threads", None)
+        if self.threads is not None:  # applied around match + probe, so it works for bm too
+            import numba
+
+            from .validation import check_int
+            check_int(self.threads, "threads", minimum=1, maximum=numba.config.NUMBA_NUM_THREADS)
         self._params = params
         self._range_note = range_note
         self._rectifier = None
@@ -255,6 +264,20 @@ class StereoCamera:
                 if self.matcher is None:
                     self._build(left.shape[1])
         t1 = time.perf_counter()
+        with parallel_section(self.threads):
+            result, notes = self._match(left, right)
+        t2 = time.perf_counter()
+        depth = None
+        if self.calibration is not None:
+            from .triangulation import depth_from_disparity
+            depth = depth_from_disparity(result.disparity, self.calibration)
+        t3 = time.perf_counter()
+        ms = lambda a, b: 1000.0 * (b - a)  # noqa: E731
+        timings = {"rectify": ms(t0, t1), "match": ms(t1, t2), "depth": ms(t2, t3), "total": ms(t0, t3)}
+        return StereoFrame(rectified_left=left, rectified_right=right, match=result, depth=depth,
+                           calibration=self.calibration, timings_ms=timings, notes=notes, stamp=stamp)
+
+    def _match(self, left, right):
         result = self.matcher.match(left, right)
         region = self._valid_region
         if region is not None:
@@ -272,16 +295,7 @@ class StereoCamera:
             invalidate_beyond(result, check)
             if check.message:
                 notes = (check.message,)
-        t2 = time.perf_counter()
-        depth = None
-        if self.calibration is not None:
-            from .triangulation import depth_from_disparity
-            depth = depth_from_disparity(result.disparity, self.calibration)
-        t3 = time.perf_counter()
-        ms = lambda a, b: 1000.0 * (b - a)  # noqa: E731
-        timings = {"rectify": ms(t0, t1), "match": ms(t1, t2), "depth": ms(t2, t3), "total": ms(t0, t3)}
-        return StereoFrame(rectified_left=left, rectified_right=right, match=result, depth=depth,
-                           calibration=self.calibration, timings_ms=timings, notes=notes, stamp=stamp)
+        return result, notes
 
     def __repr__(self):
         rng = (f"[{self.min_disparity}, {self.min_disparity + self.num_disparities - 1}] px"

@@ -139,3 +139,32 @@ def test_cli_says_which_depths_the_range_covers(rig_file, tmp_path, capsys):
     assert "nearer than the search range" in out and "--near" in out
     code = main(["range", "--calib", str(rig_file), "--num-disparities", "64"])
     assert code == 0 and "= depths 0.96" in capsys.readouterr().out
+
+
+def test_probe_leaves_a_scene_inside_the_range_alone():
+    from calib.middlebury import read_middlebury_calib
+    from stereo.io import read_image
+
+    scene = samples_dir() / "planes"
+    if not (scene / "im0.png").exists():
+        pytest.skip("sample missing")
+    left, right = read_image(scene / "im0.png"), read_image(scene / "im1.png")
+    cal = read_middlebury_calib(scene / "calib.txt")
+    on = StereoCamera(cal).process(left, right)
+    off = StereoCamera(cal, range_check=False).process(left, right)
+    assert on.notes == ()
+    np.testing.assert_array_equal(on.disparity, off.disparity)
+
+
+def test_threads_apply_to_either_method():
+    import numba
+
+    rng = np.random.default_rng(2)
+    left = rng.integers(0, 255, (40, 80), dtype=np.uint8)
+    right = np.roll(left, -3, axis=1)
+    for method in ("bm", "sgbm"):
+        a = StereoCamera(num_disparities=16, method=method, threads=1).process(left, right)
+        b = StereoCamera(num_disparities=16, method=method).process(left, right)
+        np.testing.assert_array_equal(a.disparity, b.disparity)
+    with pytest.raises(ParameterError, match="threads"):
+        StereoCamera(num_disparities=16, method="bm", threads=numba.config.NUMBA_NUM_THREADS + 1)
