@@ -99,7 +99,7 @@ def run(args):
     state = BagStereo(src, kind, args.left_topic, args.right_topic, int(tolerance * 1e9))
     frames = stereo_pairs(src, args.left_topic, args.right_topic, tolerance=tolerance, state=state)
     total = count_messages(src, args.left_topic)
-    times = []
+    times, near_notes = [], []
     start = time.perf_counter()
     bar_opts = dict(total=total, unit="pair", disable=args.no_progress or None, file=sys.stderr)
     if args.files:
@@ -108,6 +108,7 @@ def run(args):
         for fp in tqdm(frames, **bar_opts):
             frame = camera.process(fp.left, fp.right, stamp=fp.stamp)
             times.append(frame.timings_ms["total"])
+            near_notes += frame.notes
             write_pair_outputs(pair_result(camera, frame), out / fp.name)
         where = f"{len(times)} folders in {out}"
     else:
@@ -117,11 +118,14 @@ def run(args):
             for fp in tqdm(frames, **bar_opts):
                 frame = camera.process(fp.left, fp.right, stamp=fp.stamp)
                 times.append(frame.timings_ms["total"])
+                near_notes += frame.notes
                 sink.write(frame, fp.meta["stamp_ns"], fp.meta["frame_id"], fp.meta["bag_time_ns"])
             topics = ", ".join(sink.topics.values())
         where = f"{kind} bag {out} ({topics})"
     wall = time.perf_counter() - start
     print(camera.range_description)
+    if near_notes:
+        print(f"warning: in {len(near_notes)} of {len(times)} pairs, e.g. the last: {near_notes[-1]}")
     dropped = state.dropped
     print(f"paired {state.paired} left/right messages within {1000 * tolerance:g} ms; unpaired "
           f"dropped: left {dropped['left']}, right {dropped['right']}")
