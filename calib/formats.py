@@ -31,7 +31,7 @@ from stereo.errors import CalibrationError, FileFormatError
 from .model import UNIT_TO_METRES, StereoCalibration
 from .rig import RIG_TYPE, StereoRig
 
-FORMATS = ("rig", "rectified_yaml", "opencv", "ros", "middlebury", "kitti")
+FORMATS = ("rig", "rectified_yaml", "opencv", "ros", "middlebury", "kitti", "kalibr", "euroc")
 
 
 # ---- entry point ------------------------------------------------------------------------
@@ -61,6 +61,9 @@ def load_calibration(path) -> StereoRig | StereoCalibration:
             return load_ros_camera_info_pair(first, second)
         if kind == "opencv":
             return load_opencv_calibration(first, second)
+        if kind == "euroc":
+            from .formats_robotics import load_euroc_pair
+            return load_euroc_pair(first, second)
         raise FileFormatError(f"{first}: a two-file calibration must be an OpenCV intrinsics/extrinsics "
                               f"pair or a ROS camera_info pair, but this file is {kind!r}", str(first))
     p = Path(text)
@@ -75,6 +78,12 @@ def load_calibration(path) -> StereoRig | StereoCalibration:
     if kind == "ros":
         raise CalibrationError(f"{p}: a ROS camera_info file describes one camera; give both as "
                                f"'left.yaml,right.yaml'")
+    if kind in ("kalibr", "euroc"):
+        from .formats_robotics import load_kalibr_camchain
+        if kind == "euroc":
+            raise CalibrationError(f"{p}: a EuRoC sensor.yaml describes one camera; give both as "
+                                   f"'cam0/sensor.yaml,cam1/sensor.yaml'")
+        return load_kalibr_camchain(p)
     if kind == "middlebury":
         from .middlebury import read_middlebury_calib
         return read_middlebury_calib(p)
@@ -115,13 +124,18 @@ def detect_format(path) -> str:
             return "rectified_yaml"
         if "camera_matrix" in data or "projection_matrix" in data:
             return "ros"
+    from .formats_robotics import detect_robotics_format  # Kalibr camchain, EuRoC sensor.yaml
+    robotics = detect_robotics_format(text)
+    if robotics:
+        return robotics
     if re.search(r"^\s*cam0\s*=", text, re.M):
         return "middlebury"
     if re.search(r"^\s*(P_rect_0[23]|P[23])\s*:(\s+[-+0-9.eE]+){12}\s*$", text, re.M):
         return "kitti"
     raise FileFormatError(
         f"{p}: unrecognised calibration format (expected a stereo rig YAML, rectified-model YAML, "
-        f"OpenCV YAML/XML, ROS camera_info pair, Middlebury calib.txt or KITTI calib_cam_to_cam.txt)",
+        f"OpenCV YAML/XML, ROS camera_info pair, Middlebury calib.txt, KITTI calib_cam_to_cam.txt, "
+        f"Kalibr camchain or EuRoC sensor.yaml pair)",
         str(p))
 
 

@@ -44,8 +44,10 @@ class Rectifier:
             out = []
             if self._size is None:
                 raise CalibrationError("the calibration does not give the image size; rectify a pair first")
+            # equidistant (fisheye) rigs come from Kalibr/EuRoC files (calib.formats_robotics)
+            init = (cv2.fisheye.initUndistortRectifyMap if _is_fisheye(r) else cv2.initUndistortRectifyMap)
             for K, D, R, P in ((r.K1, r.D1, r.R1, r.P1), (r.K2, r.D2, r.R2, r.P2)):
-                out.append(cv2.initUndistortRectifyMap(K, D, R, P, self._size, cv2.CV_16SC2))
+                out.append(init(K, D, R, P, self._size, cv2.CV_16SC2))
             self._maps = tuple(out)
         return self._maps
 
@@ -95,7 +97,13 @@ class Rectifier:
         r = self.rig
         K, D, R, P = (r.K1, r.D1, r.R1, r.P1) if side == "left" else (r.K2, r.D2, r.R2, r.P2)
         pts = np.asarray(points, np.float64).reshape(-1, 1, 2)
+        if _is_fisheye(r):
+            return cv2.fisheye.undistortPoints(pts, K, D, R=R, P=P).reshape(-1, 2)
         return cv2.undistortPoints(pts, K, D, R=R, P=P).reshape(-1, 2)
+
+
+def _is_fisheye(rig: StereoRig) -> bool:
+    return (rig.info or {}).get("distortion_model") == "equidistant"
 
 
 def _rectifier_for(rig: StereoRig) -> Rectifier:

@@ -10,8 +10,9 @@ from .errors import (CalibrationError, FileFormatError, InputError, OutputError,
 from .result import MatchResult
 from .block_matcher import BlockMatcher
 from .sgbm import SGBM
+from .camera import StereoCamera, StereoFrame
 
 __version__ = "0.1.0"
 
 __all__ = ["StereoError", "InputError", "ParameterError", "FileFormatError", "OutputError", "CalibrationError",
-           "MatchResult", "BlockMatcher", "SGBM", "__version__"]
+           "MatchResult", "BlockMatcher", "SGBM", "StereoCamera", "StereoFrame", "__version__"]

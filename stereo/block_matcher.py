@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from . import flags
+from .concurrency import parallel_section
 from .kernels.block_cost import MAX_DISPARITIES, bm_select, cost_dtype
 from .kernels.prefilter import PREFILTERS, max_pixel_cost, prefilter, xsobel_magnitude
 from .postprocess.confidence import confidence_map
@@ -126,6 +127,10 @@ class BlockMatcher:
 
     def _run(self, left, right):
         gl, gr = pair_to_gray(left, right)
+        with parallel_section():
+            return self._run_gray(gl, gr)
+
+    def _run_gray(self, gl, gr):
         cap = self.prefilter_cap
         pl = prefilter(gl, self.prefilter, cap)
         pr = prefilter(gr, self.prefilter, cap)

@@ -89,4 +89,22 @@ def depth_limits(calib, min_disparity, num_disparities) -> tuple[float, float]:
     return float(near), float(far)
 
 
-__all__ = ["disparity_range", "depth_limits"]
+def describe_range(calib, min_disparity, num_disparities, source: str | None = None) -> str:
+    """One line saying which disparities are searched and, with a calibration, which depths.
+
+    E.g. ``"searched disparities [0, 63] px (default) = depths 0.965 m .. inf"``.
+    """
+    hi = int(min_disparity) + int(num_disparities) - 1
+    text = f"searched disparities [{int(min_disparity)}, {hi}] px" + (f" ({source})" if source else "")
+    if calib is None:
+        return text + "; no calibration, so no depths"
+    try:
+        near, far = depth_limits(calib, min_disparity, num_disparities)
+    except ParameterError as exc:
+        return f"{text}; {exc}"
+    far_text = "inf" if math.isinf(far) else f"{far:.3g} m"
+    return (f"{text} = depths {near:.3g} m .. {far_text}; nearer surfaces are not measured "
+            f"(set --near or num_disparities to reach them)")
+
+
+__all__ = ["disparity_range", "depth_limits", "describe_range"]

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import flags
 from .errors import ParameterError
 from .result import MatchResult
 from .validation import check_pair
@@ -39,6 +38,7 @@ class PairResult:
     relative_inverse_depth: np.ndarray | None
     range_source: str
     notes: tuple = ()
+    range_description: str = ""
 
     @property
     def metric(self) -> bool:
@@ -103,8 +103,11 @@ def _rectified(calibration):
 
 def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_disparity=None,
                num_disparities=None, near_m=None, far_m=None, block_size=None,
-               uncalibrated: bool = False, **params) -> PairResult:
+               uncalibrated: bool = False, range_check: bool = True, **params) -> PairResult:
     """Match one stereo pair and, when calibrated, triangulate it.
+
+    A one-pair :class:`stereo.camera.StereoCamera` (the same path a robot node uses); for
+    many pairs build the camera once instead.
 
     Args:
         left, right: images (grey or BGR colour, uint8/uint16/float). Raw when
@@ -117,11 +120,12 @@ def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_dispa
         uncalibrated: rectify a raw pair without calibration first (features + fundamental
             matrix + homographies); the output is disparity-only and the residual
             vertical error of the matched features is reported in ``notes``.
+        range_check: probe beyond the near edge of the range (:mod:`stereo.range_check`).
         **params: further matcher parameters (``fill=True`` for dense SGBM output, ...).
     """
+    from .camera import StereoCamera
+
     left, right = check_pair(left, right)
-    valid_region = None
-    rect = None
     notes = ()
     range_note = None
     if uncalibrated:
@@ -132,29 +136,22 @@ def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_dispa
         if min_disparity is None and num_disparities is None and near_m is None:
             min_disparity, num_disparities = hint
             range_note = "from the feature matches, with a margin"
-    if calibration is not None:
-        from calib.rectify import prepare_pair
-        left, right, rect, valid_region = prepare_pair(left, right, calibration)
-    lo, n, source = choose_range(left.shape[1], calibration, min_disparity=min_disparity,
-                                 num_disparities=num_disparities, near_m=near_m, far_m=far_m)
-    source = range_note or source
-    matcher = make_matcher(method, lo, n, block_size, **params)
-    result = matcher.match(left, right)
-    if valid_region is not None:
-        outside = ~valid_region
-        result.disparity[outside] = np.nan
-        result.mask[outside] |= flags.OUTSIDE_VALID_REGION
-        if result.confidence is not None:
-            result.confidence[outside] = 0.0
-    depth = relative = None
-    if rect is not None:
-        from .triangulation import depth_from_disparity
-        depth = depth_from_disparity(result.disparity, rect)
-    else:
+    camera = StereoCamera(calibration, near=near_m, far=far_m, min_disparity=min_disparity,
+                          num_disparities=num_disparities, method=method, block_size=block_size,
+                          range_check=range_check, range_note=range_note, **params)
+    return pair_result(camera, camera.process(left, right), notes)
+
+
+def pair_result(camera, frame, notes=()) -> PairResult:
+    """The ``PairResult`` of one ``StereoCamera`` frame (what the CLI writers take)."""
+    relative = None
+    if frame.depth is None:
         from .relative import relative_inverse_depth
-        relative = relative_inverse_depth(result.disparity)
-    return PairResult(match=result, left_image=left, calibration=rect, depth=depth,
-                      relative_inverse_depth=relative, range_source=source, notes=notes)
+        relative = relative_inverse_depth(frame.disparity)
+    return PairResult(match=frame.match, left_image=frame.rectified_left, calibration=frame.calibration,
+                      depth=frame.depth, relative_inverse_depth=relative,
+                      range_source=camera.range_source, notes=tuple(notes) + tuple(frame.notes),
+                      range_description=camera.range_description)
 
 
 def _rectify_uncalibrated(left, right):
@@ -177,8 +174,8 @@ def summarize(res: PairResult) -> list[str]:
     """Short human-readable lines about a result (used by the CLI)."""
     m = res.match
     hi = m.min_disparity + m.num_disparities - 1
-    lines = list(res.notes) + [f"disparity range [{m.min_disparity}, {hi}] px ({res.range_source}); "
-             f"density {100 * m.density:.1f}%"]
+    rng = res.range_description or f"disparity range [{m.min_disparity}, {hi}] px ({res.range_source})"
+    lines = [rng] + list(res.notes) + [f"density {100 * m.density:.1f}%"]
     reasons = {k: v for k, v in m.reasons().items() if v}
     if reasons:
         lines.append("invalid pixels by reason: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))

@@ -48,6 +48,7 @@ import cv2
 import numba
 import numpy as np
 
+from .concurrency import parallel_section
 from .errors import InputError, ParameterError
 from .kernels.census import census_cost_volume, census_transform
 from .kernels.pixel_costs import window_cost_volume
@@ -195,14 +196,8 @@ class SGBM:
         gl, gr = pair_to_gray(left, right)
         if gl.shape[1] < 3:
             raise InputError(f"images are too narrow ({gl.shape[1]} pixels) to match")
-        if self.threads is None:
+        with parallel_section(self.threads):
             return self._match_gray(gl, gr, want_confidence)
-        before = numba.get_num_threads()
-        numba.set_num_threads(self.threads)
-        try:
-            return self._match_gray(gl, gr, want_confidence)
-        finally:
-            numba.set_num_threads(before)
 
     def _match_gray(self, gl: np.ndarray, gr: np.ndarray, want_confidence: bool = True) -> MatchResult:
         h, w = gl.shape

@@ -9,13 +9,22 @@ from ..errors import ParameterError
 
 def register(subparsers):
     p = subparsers.add_parser(
-        "match", help="compute disparity (and metric depth with --calib) for one stereo pair",
+        "match", help="compute disparity (and metric depth with --calib) for a pair or a sequence",
         description="Compute disparity for a stereo pair (left = reference). With --calib, also "
                     "metric depth and a point cloud; raw pairs are rectified first when the "
-                    "calibration is a full rig.")
-    p.add_argument("left", help="left image (reference)")
-    p.add_argument("right", help="right image")
+                    "calibration is a full rig. LEFT and RIGHT may also be two folders, two quoted "
+                    "globs or two videos (paired by sorted order / frame number), or one "
+                    "side-by-side video with --side-by-side: each pair's files then go to "
+                    "OUT/<name>/ and a latency summary ends the run.")
+    p.add_argument("left", help="left image, folder, quoted glob or video (reference)")
+    p.add_argument("right", nargs="?", help="right image, folder, glob or video (omit with --side-by-side)")
     p.add_argument("-o", "--out", required=True, help="output folder")
+    p.add_argument("--side-by-side", action="store_true",
+                   help="LEFT is a video (or images) whose frames hold both views, left half = left view")
+    p.add_argument("--no-progress", action="store_true", help="sequences: no progress bar")
+    p.add_argument("--rerun", metavar="FILE.rrd",
+                   help="also record image, depth and points per frame for the Rerun viewer "
+                        "(optional: pip install rerun-sdk; open with `rerun FILE.rrd`)")
     add_matching_arguments(p)
     p.set_defaults(func=run)
 
@@ -72,6 +81,10 @@ def load_calibration_arg(path):
 
 
 def run(args):
+    from ..sources import is_sequence
+
+    if is_sequence(args.left, args.right, args.side_by_side) or args.rerun:
+        return run_sequence(args)
     from ..io import read_image
     from ..pipeline import match_pair, summarize
     from .outputs import write_pair_outputs
@@ -85,4 +98,60 @@ def run(args):
     for line in summarize(res):
         print(line)
     print(f"wrote {', '.join(written)} to {args.out}")
+    return 0
+
+
+def camera_options(opts: dict) -> dict:
+    """``matching_options`` renamed for :class:`stereo.camera.StereoCamera`."""
+    opts = dict(opts)
+    if "near_m" in opts:
+        opts["near"] = opts.pop("near_m")
+        opts["far"] = opts.pop("far_m")
+    if opts.pop("uncalibrated", False):
+        raise ParameterError("--uncalibrated works on single pairs only")
+    return opts
+
+
+def run_sequence(args):
+    """Match every pair of a sequence with one camera; files in OUT/<name>/."""
+    import sys
+    import time
+
+    from tqdm import tqdm
+
+    from ..camera import StereoCamera
+    from ..latency import format_latency, latency_summary
+    from ..pipeline import pair_result
+    from ..sources import open_sequence
+    from .outputs import write_pair_outputs
+
+    camera = StereoCamera(load_calibration_arg(args.calib), **camera_options(matching_options(args)))
+    count, frames = open_sequence(args.left, args.right, side_by_side=args.side_by_side)
+    out = Path(args.out)
+    viewer = None
+    if args.rerun:
+        from ..sinks.rerun_view import RerunSink
+        viewer = RerunSink(args.rerun)
+    times, near_notes = [], []
+    start = time.perf_counter()
+    bar = tqdm(frames, total=count, unit="pair", disable=args.no_progress or None, file=sys.stderr)
+    for fp in bar:
+        frame = camera.process(fp.left, fp.right, stamp=fp.stamp)
+        times.append(frame.timings_ms["total"])
+        if frame.notes:
+            near_notes.append(frame.notes[-1])
+        write_pair_outputs(pair_result(camera, frame), out / fp.name)
+        if viewer is not None:
+            viewer.log(frame, fp.index)
+    bar.close()
+    if viewer is not None:
+        viewer.close()
+    wall = time.perf_counter() - start
+    if camera.matcher is not None:
+        print(camera.range_description)
+    if near_notes:
+        print(f"warning: in {len(near_notes)} of {len(times)} pairs, e.g. the last: {near_notes[-1]}")
+    summary = latency_summary(times, wall)
+    print(format_latency(summary, "rectify + match + depth"))
+    print(f"wrote {summary['frames']} folders of outputs to {out}")
     return 0

@@ -13,8 +13,12 @@ def register(subparsers):
         description="Print the disparity search range (min_disparity, num_disparities) that covers "
                     "depths from --near to --far for a calibration (any format stereo match accepts).")
     p.add_argument("--calib", required=True, help="calibration file")
-    p.add_argument("--near", required=True, help="nearest depth, e.g. 0.5m or 50cm")
-    p.add_argument("--far", required=True, help="farthest depth, e.g. 20m, or inf")
+    p.add_argument("--near", help="nearest depth, e.g. 0.5m or 50cm")
+    p.add_argument("--far", help="farthest depth, e.g. 20m, or inf")
+    p.add_argument("--min-disparity", type=int, default=0,
+                   help="with --num-disparities instead of --near/--far: say which depths it covers")
+    p.add_argument("--num-disparities", type=int,
+                   help="number of disparities searched: print the depths this range covers")
     p.add_argument("--margin", type=int, default=1, help="extra disparities on both ends (default 1)")
     p.set_defaults(func=run)
 
@@ -33,10 +37,19 @@ def run(args):
     from calib.formats import load_calibration
     from ..depth_budget import disparity_range
 
-    near = _length(args.near, "--near")
-    far = _length(args.far, "--far", allow_inf=True)
+    from ..depth_budget import describe_range
+
     calibration = load_calibration(args.calib)
     rect = calibration.rectified() if hasattr(calibration, "rectified") else calibration
+    if args.num_disparities is not None:
+        if args.near is not None or args.far is not None:
+            raise ParameterError("give either --near/--far or --num-disparities, not both")
+        print(describe_range(rect, args.min_disparity, args.num_disparities))
+        return 0
+    if args.near is None or args.far is None:
+        raise ParameterError("give --near and --far (or --num-disparities)")
+    near = _length(args.near, "--near")
+    far = _length(args.far, "--far", allow_inf=True)
     lo, n = disparity_range(rect, near, far, margin_px=args.margin)
     fb = rect.focal_px * rect.baseline_m
     print(f"min_disparity {lo}")

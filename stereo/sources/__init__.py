@@ -1,4 +1,4 @@
-"""Where stereo pairs come from: files, folders, globs (and, as they arrive, videos and bags).
+"""Where stereo pairs come from: files, folders, globs, videos, side-by-side videos (bags: stereo.bag).
 
 One small interface for the CLI, the camera object and the batch driver:
 
@@ -9,5 +9,8 @@ One small interface for the CLI, the camera object and the batch driver:
 
 from .base import FramePair, PairRef
 from .files import IMAGE_EXTENSIONS, pair_paths
+from .sequence import is_sequence, open_sequence
+from .video import VIDEO_EXTENSIONS, side_by_side_pairs, video_pairs
 
-__all__ = ["FramePair", "PairRef", "pair_paths", "IMAGE_EXTENSIONS"]
+__all__ = ["FramePair", "PairRef", "pair_paths", "IMAGE_EXTENSIONS", "open_sequence", "is_sequence",
+           "video_pairs", "side_by_side_pairs", "VIDEO_EXTENSIONS"]

@@ -29,7 +29,8 @@ class FramePair:
     """One loaded stereo pair: images as read (BGR or grey, 8/16-bit), left = reference.
 
     ``stamp`` is seconds (a file's position in its sequence gives None; videos and bags
-    give their own timestamps).
+    give their own timestamps). ``meta`` holds what a source knows beyond that (a bag's
+    integer-nanosecond stamps and frame ids, say), or None.
     """
 
     index: int
@@ -37,3 +38,4 @@ class FramePair:
     left: np.ndarray
     right: np.ndarray
     stamp: float | None = None
+    meta: dict | None = None
