@@ -103,7 +103,7 @@ def _rectified(calibration):
 
 def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_disparity=None,
                num_disparities=None, near_m=None, far_m=None, block_size=None,
-               uncalibrated: bool = False, **params) -> PairResult:
+               uncalibrated: bool = False, matcher_factory=None, **params) -> PairResult:
     """Match one stereo pair and, when calibrated, triangulate it.
 
     Args:
@@ -117,6 +117,8 @@ def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_dispa
         uncalibrated: rectify a raw pair without calibration first (features + fundamental
             matrix + homographies); the output is disparity-only and the residual
             vertical error of the matched features is reported in ``notes``.
+        matcher_factory: replaces :func:`make_matcher` (same arguments); a long-lived
+            worker passes a cached one to keep its matchers between pairs.
         **params: further matcher parameters (``fill=True`` for dense SGBM output, ...).
     """
     left, right = check_pair(left, right)
@@ -138,7 +140,7 @@ def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_dispa
     lo, n, source = choose_range(left.shape[1], calibration, min_disparity=min_disparity,
                                  num_disparities=num_disparities, near_m=near_m, far_m=far_m)
     source = range_note or source
-    matcher = make_matcher(method, lo, n, block_size, **params)
+    matcher = (matcher_factory or make_matcher)(method, lo, n, block_size, **params)
     result = matcher.match(left, right)
     if valid_region is not None:
         outside = ~valid_region

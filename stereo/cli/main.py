@@ -14,7 +14,7 @@ import sys
 from ..errors import StereoError
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``func``.
-SUBCOMMANDS = ("match", "demo", "bench", "calibrate", "rectify", "range_cmd")
+SUBCOMMANDS = ("match", "demo", "bench", "calibrate", "rectify", "range_cmd", "batch")
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
