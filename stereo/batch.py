@@ -41,8 +41,9 @@ import shutil
 import socket
 import statistics
 import tempfile
+import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,6 +115,18 @@ def input_signature(ref, calib: str | None) -> dict:
 _MATCHERS: dict = {}
 _CALIBRATIONS: dict = {}
 _cv2_limited = False
+_WORKQUEUE_LOCK = threading.Lock()
+
+
+def _match_guard():
+    """A lock when Numba runs on its ``workqueue`` layer, which aborts on concurrent use
+    (a Dask worker with several threads); OpenMP and TBB layers run tasks side by side."""
+    import numba
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel kernel has run yet in this process
+        return _WORKQUEUE_LOCK
+    return _WORKQUEUE_LOCK if layer == "workqueue" else nullcontext()
 
 
 def _one_thread():
@@ -189,8 +202,9 @@ def process_pair(job: PairJob) -> dict:
         left = read_image(ref.left)
         right = read_image(ref.right)
         calibration = _calibration(job.calib or ref.calib)
-        res = match_pair(left, right, calibration=calibration, matcher_factory=cached_matcher,
-                         **job.options)
+        with _match_guard():
+            res = match_pair(left, right, calibration=calibration, matcher_factory=cached_matcher,
+                             **job.options)
         rec["outputs"] = write_pair_atomically(res, Path(job.out_root), ref.name)
         rec["status"] = "done"
         if ref.gt:
