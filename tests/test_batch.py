@@ -121,10 +121,12 @@ def test_list_file_relative_paths_comments_quotes_and_errors(tmp_path):
     lst.write_text(text)
     assert detect_layout(lst) == "list"
     pairs = list_file_pairs(lst)
-    # three left stems "l" collide: every name gets its index
-    assert [p.name for p in pairs] == ["0_l", "1_l", "2_l"]
+    # left stems "l" collide: named after their folders ("a b" made safe)
+    assert [p.name for p in pairs] == ["a_b_l", "x_l", "other_l"]
     assert pairs[0].left == tmp_path / "a b" / "l.png"
     assert pairs[1].left == Path("/abs/x/l.png") and pairs[1].calib == tmp_path / "calib.txt"
+    lst.write_text("a/l.png a/r.png\nb/a/l.png b/a/r.png\n")  # folder names collide too: indices
+    assert [p.name for p in list_file_pairs(lst)] == ["0_a_l", "1_a_l"]
     lst.write_text("only_one_field.png\n")
     with pytest.raises(Exception, match=r"pairs.txt:1: expected 'LEFT RIGHT \[CALIB\]'"):
         list_file_pairs(lst)

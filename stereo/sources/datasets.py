@@ -13,7 +13,9 @@ Three layouts are recognised (nothing is read but folder listings and the list f
   differs between the KITTI benchmarks; pass ``--calib`` for metric depth).
 - **List file**: one pair per line, ``LEFT RIGHT [CALIB]``, whitespace-separated (quote
   paths holding spaces, shell style); relative paths are relative to the list file's
-  folder; blank lines and ``#`` comments are skipped.
+  folder; blank lines and ``#`` comments are skipped. A pair is named after its left
+  file's stem, or ``<folder>_<stem>`` when stems repeat (``scene/im0.png``), or with its
+  line's index as a prefix when those repeat too.
 
 Two folders or globs paired by sorted order are :func:`stereo.sources.pair_paths`.
 Pair names are unique and safe as folder names (outputs of pair ``n`` go to ``OUT/n/``).
@@ -125,7 +127,10 @@ def list_file_pairs(path) -> list[PairRef]:
         rows.append(paths + [None] * (3 - len(paths)))
     if not rows:
         raise InputError(f"{p}: the list file names no pair")
-    names = unique_names([r[0].stem for r in rows])
+    stems = [r[0].stem for r in rows]
+    if len(set(stems)) < len(stems):  # scene/im0.png lines: name the pair after its folder
+        stems = [f"{r[0].parent.name}_{r[0].stem}" for r in rows]
+    names = unique_names(stems)
     return [PairRef(name=n, left=l, right=r, calib=c) for n, (l, r, c) in zip(names, rows)]
 
 
