@@ -249,8 +249,10 @@ def test_changed_parameters_redo_the_pairs(dataset, cluster, tmp_path, capsys):
     lst.write_text(f"{dataset}/crop1/im0.png {dataset}/crop1/im1.png\n")
     out = tmp_path / "out"
     assert _run(capsys, "batch", lst, "-o", out, "--scheduler", cluster, "--no-progress")[0] == 0
-    code, stdout, _ = _run(capsys, "batch", lst, "-o", out, "--scheduler", cluster, "--no-progress",
-                           "--num-disparities", "48")
+    # the same pair given as --left/--right files (same name "im0"), with another range
+    code, stdout, _ = _run(capsys, "batch", "--left", dataset / "crop1" / "im0.png", "--right",
+                           dataset / "crop1" / "im1.png", "-o", out, "--scheduler", cluster,
+                           "--no-progress", "--num-disparities", "48")
     assert code == 0 and "1 done" in stdout
     recs = _records(out)
     assert len(recs) == 2 and recs[0]["key"] != recs[1]["key"]
