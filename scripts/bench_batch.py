@@ -76,13 +76,15 @@ def main() -> int:
                 row = dict(pps=s.pairs_per_second, e2e=s.done / total, startup=s.startup_s,
                            cpu=statistics.median(s.pair_cpu_seconds),
                            cpu_sum=sum(s.pair_cpu_seconds), wall=statistics.median(s.pair_seconds),
-                           processing=s.processing_s, load=load0)
+                           processing=s.processing_s, load=load0,
+                           driver_cpu=s.driver_cpu_s / s.processing_s)
                 results[w].append(row)
                 print(f"  round {rnd + 1}, {w} worker(s): {row['pps']:.2f} pairs/s processing "
                       f"({s.processing_s:.1f} s), {row['e2e']:.2f} pairs/s end to end, start-up "
                       f"{s.startup_s:.1f} s, CPU per pair median {row['cpu']:.3f} s (sum "
                       f"{row['cpu_sum']:.1f} s), wall per pair median {row['wall']:.3f} s, "
-                      f"load avg at start {load0:.2f}")
+                      f"load avg at start {load0:.2f}, driver process (client, manifest, local scheduler) "
+                      f"{100 * row['driver_cpu']:.0f} % of a core")
     print()
     print("| workers | pairs/s (processing) | pairs/s (end to end) | start-up s | CPU s/pair | "
           "wall s/pair | ideal pairs/s = workers / CPU s/pair |")

@@ -533,6 +533,7 @@ class BatchSummary:
     startup_s: float = 0.0
     warm_s: float = 0.0
     processing_s: float = 0.0
+    driver_cpu_s: float = 0.0    # driver process CPU while processing (client, manifest, local scheduler)
     pair_seconds: list = field(default_factory=list)
     pair_cpu_seconds: list = field(default_factory=list)
     failures: list = field(default_factory=list)       # (pair, error) of this run and earlier
@@ -714,6 +715,7 @@ def _run(todo, out_root, options, calib, key, workers, scheduler, engine, progre
         queue.reverse()
         running = {}
         t1 = time.perf_counter()
+        c1 = time.process_time()
         disable = None if progress is None else not progress  # None: a bar only on a terminal
         with tqdm(total=len(queue), unit="pair", disable=disable, desc="stereo batch") as bar:
             while queue or running:
@@ -738,6 +740,7 @@ def _run(todo, out_root, options, calib, key, workers, scheduler, engine, progre
                         summary.pair_cpu_seconds.append(rec["cpu_seconds"])
                     bar.update(1)
         summary.processing_s = time.perf_counter() - t1
+        summary.driver_cpu_s = time.process_time() - c1
     finally:
         eng.close()
 
