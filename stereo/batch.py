@@ -28,7 +28,8 @@ key, status ``done``/``failed``, wall and CPU seconds, a one-line error, SHA-256
 of every output file, and metrics against ground truth when the pair has some. A rerun
 skips pairs done with the same parameters and inputs whose output files are still there,
 redoes pairs whose inputs or parameters changed, and skips pairs that failed with
-unchanged inputs unless ``retry_failed``. Outputs of a pair are staged in a hidden folder
+unchanged inputs unless ``retry_failed`` (a pair whose worker died is retried anyway: Dask
+already retried it on other workers, but the death may not be the pair's fault). Outputs of a pair are staged in a hidden folder
 in ``OUT`` and swapped into ``OUT/<pair>/`` whole, so a pair's folder never mixes two runs.
 """
 
@@ -389,7 +390,7 @@ def plan(pairs, latest: dict, out_root: Path, key: str, calib, retry_failed: boo
         same = rec is not None and rec.get("key") == key and rec.get("inputs") == sig
         if same and rec.get("status") == "done" and outputs_present(out_root, rec):
             skip_done.append(ref)
-        elif same and rec.get("status") == "failed" and not retry_failed:
+        elif same and rec.get("status") == "failed" and not rec.get("lost") and not retry_failed:
             skip_failed.append(ref)
         else:
             todo.append((ref, sig))
@@ -718,16 +719,23 @@ def _run(todo, out_root, options, calib, key, workers, scheduler, engine, progre
         c1 = time.process_time()
         disable = None if progress is None else not progress  # None: a bar only on a terminal
         with tqdm(total=len(queue), unit="pair", disable=disable, desc="stereo batch") as bar:
-            while queue or running:
-                while queue and len(running) < window:
-                    job = queue.pop()
-                    running[eng.submit(job)] = job
+            broken = None
+            while (queue and broken is None) or running:
+                while queue and broken is None and len(running) < window:
+                    try:
+                        running[eng.submit(queue[-1])] = queue[-1]
+                        queue.pop()
+                    except Exception as exc:  # e.g. a process pool broken by a crashed worker
+                        broken = exc
+                if not running:
+                    break
                 for fut in eng.wait_some(running):
                     job = running.pop(fut)
                     try:
                         rec = fut.result()
                     except Exception as exc:  # the worker died (killed, out of memory, ...)
                         rec = {"pair": job.ref.name, "key": key, "inputs": job.inputs, "status": "failed",
+                               "lost": True,  # not the pair's own error: the next run retries it
                                "error": one_line(f"worker lost: {type(exc).__name__}: {exc}")}
                     manifest.append(rec)
                     final[job.ref.name] = rec
@@ -741,6 +749,10 @@ def _run(todo, out_root, options, calib, key, workers, scheduler, engine, progre
                     bar.update(1)
         summary.processing_s = time.perf_counter() - t1
         summary.driver_cpu_s = time.process_time() - c1
+        if broken is not None:
+            raise StereoError(f"the workers cannot take more pairs ({type(broken).__name__}: "
+                              f"{one_line(str(broken))}); {summary.done} pair(s) done are recorded in "
+                              f"{summary.manifest}: rerun to continue")
     finally:
         eng.close()
 

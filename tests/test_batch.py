@@ -306,3 +306,47 @@ def test_process_pool_fallback_says_so_and_gives_the_same_files(dataset, first_r
     _, out = first_run
     for name in ("planes", "crop2"):
         assert _tree(tmp_path / "out" / name) == _tree(out / name)
+
+
+def test_a_lost_worker_is_recorded_and_retried_and_a_broken_pool_stops_cleanly(dataset, tmp_path, monkeypatch):
+    """Driver logic with a fake engine: a task whose worker died, then a pool that refuses work."""
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
+
+    import stereo.batch as batch
+    from stereo.errors import StereoError
+
+    class Dying:
+        slots, description = 1, "fake"
+
+        def __init__(self):
+            self.calls = 0
+
+        def warm(self, options):
+            pass
+
+        def submit(self, job):
+            self.calls += 1
+            if self.calls > 1:
+                raise RuntimeError("pool is broken")
+            fut = Future()
+            fut.set_exception(RuntimeError("worker process died"))
+            return fut
+
+        def wait_some(self, futures):
+            return wait(list(futures), return_when=FIRST_COMPLETED).done
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(batch, "make_engine", lambda *a, **k: Dying())
+    pairs = [p for p in middlebury_pairs(dataset) if p.name in ("crop4", "crop5")]
+    out = tmp_path / "out"
+    options = dict(method="sgbm", min_disparity=None, num_disparities=None, block_size=None)
+    with pytest.raises(StereoError, match="cannot take more pairs.*rerun to continue"):
+        run_batch(pairs, out, options, progress=False, log=None)
+    (rec,) = _records(out)
+    assert rec["status"] == "failed" and rec["lost"] and "worker lost" in rec["error"]
+    # the lost pair is not skipped as a failure of its own: both pairs are to do again
+    todo, skipped_done, skipped_failed = batch.plan(pairs, Manifest(out).load(), out,
+                                                    rec["key"], None, retry_failed=False)
+    assert [r.name for r, _ in todo] == ["crop4", "crop5"] and not skipped_failed
