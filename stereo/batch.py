@@ -84,7 +84,7 @@ def parameter_key(options: dict, calib: str | None) -> tuple[str, dict]:
     from . import __version__
 
     params = {"options": {k: options[k] for k in sorted(options)},
-              "calib": file_signature(calib) if calib else None, "version": __version__}
+              "calib": calib_signature(calib) if calib else None, "version": __version__}
     text = json.dumps(params, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16], params
 
@@ -99,12 +99,23 @@ def file_signature(path) -> dict:
     return {"path": str(p), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
+def calib_signature(calib):
+    """Signature of a calibration argument; ``left.yaml,right.yaml`` (ROS) names two files."""
+    parts = str(calib).split(",")
+    return file_signature(calib) if len(parts) == 1 else [file_signature(p) for p in parts]
+
+
+def absolute_calib(calib: str) -> str:
+    """The calibration argument with absolute paths (workers may run elsewhere)."""
+    return ",".join(str(Path(p).absolute()) for p in str(calib).split(","))
+
+
 def input_signature(ref, calib: str | None) -> dict:
     """Signatures of the files a pair reads (left, right, the calibration used, ground truth)."""
     sig = {"left": file_signature(ref.left), "right": file_signature(ref.right)}
     cal = calib or ref.calib
     if cal:
-        sig["calib"] = file_signature(cal)
+        sig["calib"] = calib_signature(cal)
     if ref.gt:
         sig["gt"] = file_signature(ref.gt)
     return sig
@@ -177,8 +188,7 @@ def cached_matcher(method, min_disparity, num_disparities, block_size=None, **pa
 def _calibration(path):
     if path is None:
         return None
-    sig = file_signature(path)
-    key = json.dumps(sig, sort_keys=True)
+    key = json.dumps(calib_signature(path), sort_keys=True)
     cal = _CALIBRATIONS.get(key)
     if cal is None:
         from .cli.match import load_calibration_arg
@@ -671,7 +681,7 @@ def run_batch(pairs, out_root, options: dict, *, calib: str | None = None, worke
         raise OutputError(f"{out_root}: cannot create the output folder ({exc.strerror or exc})",
                           str(out_root)) from None
     if calib is not None:
-        calib = str(Path(calib).absolute())
+        calib = absolute_calib(calib)
     key, _ = parameter_key(options, calib)
     summary = BatchSummary(total=len(pairs), manifest=str(out_root / MANIFEST))
     with _exclusive(out_root):
