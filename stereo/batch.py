@@ -239,7 +239,10 @@ def write_pair_atomically(res, out_root: Path, name: str) -> dict:
     ``out_root`` and the finished folder replaces ``out_root/name``; an interrupted swap
     leaves only a hidden ``*.partial`` folder, removed by the next batch.
     """
-    from .cli.outputs import write_pair_outputs  # moving to stereo.io.pair_outputs
+    try:  # its new home (issue 7); stereo.cli.outputs until then
+        from .io.pair_outputs import write_pair_outputs
+    except ImportError:
+        from .cli.outputs import write_pair_outputs
 
     try:
         stage = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=_STAGE_SUFFIX, dir=out_root))

@@ -350,3 +350,20 @@ def test_a_lost_worker_is_recorded_and_retried_and_a_broken_pool_stops_cleanly(d
     todo, skipped_done, skipped_failed = batch.plan(pairs, Manifest(out).load(), out,
                                                     rec["key"], None, retry_failed=False)
     assert [r.name for r, _ in todo] == ["crop4", "crop5"] and not skipped_failed
+
+
+def test_a_worker_keeps_its_matcher_between_pairs(dataset, tmp_path):
+    """process_pair in this process: two pairs with the same range share one matcher."""
+    import stereo.batch as batch
+
+    batch._MATCHERS.clear()
+    pairs = [p for p in middlebury_pairs(dataset) if p.name in ("crop5", "crop6")]
+    options = dict(method="sgbm", min_disparity=None, num_disparities=None, block_size=None)
+    key, _ = batch.parameter_key(options, None)
+    recs = [batch.process_pair(batch.PairJob(ref=p, out_root=str(tmp_path), options=options, calib=None,
+                                             key=key, inputs=batch.input_signature(p, None)))
+            for p in pairs]
+    assert [r["status"] for r in recs] == ["done", "done"]
+    assert len(batch._MATCHERS) == 1
+    (m,) = batch._MATCHERS.values()
+    assert batch.cached_matcher("sgbm", 0, 64) is m and batch.cached_matcher("sgbm", 0, 48) is not m
