@@ -356,13 +356,22 @@ def test_a_worker_keeps_its_matcher_between_pairs(dataset, tmp_path):
     """process_pair in this process: two pairs with the same range share one matcher."""
     import stereo.batch as batch
 
+    import numba
+
     batch._MATCHERS.clear()
     pairs = [p for p in middlebury_pairs(dataset) if p.name in ("crop5", "crop6")]
     options = dict(method="sgbm", min_disparity=None, num_disparities=None, block_size=None)
     key, _ = batch.parameter_key(options, None)
-    recs = [batch.process_pair(batch.PairJob(ref=p, out_root=str(tmp_path), options=options, calib=None,
-                                             key=key, inputs=batch.input_signature(p, None)))
-            for p in pairs]
+    threads = numba.get_num_threads(), cv2.getNumThreads(), batch._cv2_limited
+    try:  # process_pair limits the calling process to one thread, as a worker should be
+        recs = [batch.process_pair(batch.PairJob(ref=p, out_root=str(tmp_path), options=options,
+                                                 calib=None, key=key,
+                                                 inputs=batch.input_signature(p, None)))
+                for p in pairs]
+    finally:
+        numba.set_num_threads(threads[0])
+        cv2.setNumThreads(threads[1])
+        batch._cv2_limited = threads[2]
     assert [r["status"] for r in recs] == ["done", "done"]
     assert len(batch._MATCHERS) == 1
     (m,) = batch._MATCHERS.values()
