@@ -376,3 +376,22 @@ def test_a_worker_keeps_its_matcher_between_pairs(dataset, tmp_path):
     assert len(batch._MATCHERS) == 1
     (m,) = batch._MATCHERS.values()
     assert batch.cached_matcher("sgbm", 0, 64) is m and batch.cached_matcher("sgbm", 0, 48) is not m
+
+
+def test_kitti_layout_end_to_end_scores_against_its_png_ground_truth(cluster, tmp_path, capsys):
+    """image_2/image_3 + disp_occ_0 (KITTI 16-bit PNG) made from the planes scene."""
+    from stereo.io import read_disparity, write_kitti_disparity
+
+    src = SAMPLES / "planes"
+    for d in ("image_2", "image_3", "disp_occ_0"):
+        (tmp_path / "kitti" / d).mkdir(parents=True)
+    shutil.copy(src / "im0.png", tmp_path / "kitti" / "image_2" / "000000_10.png")
+    shutil.copy(src / "im1.png", tmp_path / "kitti" / "image_3" / "000000_10.png")
+    write_kitti_disparity(tmp_path / "kitti" / "disp_occ_0" / "000000_10.png", read_disparity(src / "disp0GT.pfm"))
+    out = tmp_path / "out"
+    code, stdout, err = _run(capsys, "batch", tmp_path / "kitti", "-o", out, "--scheduler", cluster,
+                             "--no-progress", "--num-disparities", "48")
+    assert code == 0, err
+    (rec,) = _records(out)
+    assert rec["pair"] == "000000_10" and rec["metrics"]["region"] == "all"
+    assert rec["metrics"]["bad2"] < 5 and "accuracy vs ground truth (1 pair(s), all" in stdout
