@@ -231,6 +231,11 @@ def process_pair(job: PairJob) -> dict:
     return rec
 
 
+def process_pairs(jobs: list) -> list:
+    """A task of several pairs, in order: their records (fewer scheduler round trips)."""
+    return [process_pair(job) for job in jobs]
+
+
 def write_pair_atomically(res, out_root: Path, name: str) -> dict:
     """Write ``stereo match``'s files for ``res`` into ``out_root/name`` as a whole folder.
 
@@ -463,8 +468,8 @@ class DaskEngine:
     def warm(self, options: dict) -> None:
         self.client.run(warm_worker, options)
 
-    def submit(self, job: PairJob):
-        return self.client.submit(process_pair, job, pure=False)
+    def submit(self, jobs: list):
+        return self.client.submit(process_pairs, jobs, pure=False)
 
     def wait_some(self, futures):
         from distributed import wait
@@ -497,8 +502,8 @@ class PoolEngine:
     def warm(self, options: dict) -> None:
         pass  # each process warms itself in its initializer, when it starts (on first use)
 
-    def submit(self, job: PairJob):
-        return self.pool.submit(process_pair, job)
+    def submit(self, jobs: list):
+        return self.pool.submit(process_pairs, jobs)
 
     def wait_some(self, futures):
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -648,7 +653,7 @@ def _clean_stale_stages(out_root: Path) -> None:
 
 def run_batch(pairs, out_root, options: dict, *, calib: str | None = None, workers: int = 2,
               scheduler: str | None = None, engine: str = "auto", retry_failed: bool = False,
-              progress: bool | None = None, log=print) -> BatchSummary:
+              progress: bool | None = None, log=print, pairs_per_task: int = 1) -> BatchSummary:
     """Match every pair (``stereo.sources.PairRef``) into ``out_root/<name>/``, resumably.
 
     Args:
@@ -662,6 +667,9 @@ def run_batch(pairs, out_root, options: dict, *, calib: str | None = None, worke
         retry_failed: also redo pairs that failed before with unchanged inputs.
         progress: tqdm bar (None = only on a terminal).
         log: where the engine line goes before the run (``print``).
+        pairs_per_task: pairs sent to a worker as one task (1 = one pair per task; more
+            amortises the scheduler's ~1 ms per task on big clusters with small pairs; the
+            records of a task arrive together).
 
     Returns:
         :class:`BatchSummary`. Pair failures are recorded, never raised.
@@ -675,6 +683,8 @@ def run_batch(pairs, out_root, options: dict, *, calib: str | None = None, worke
     _check_names(pairs)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"--workers must be a positive integer, got {workers!r}")
+    if isinstance(pairs_per_task, bool) or not isinstance(pairs_per_task, int) or pairs_per_task < 1:
+        raise ParameterError(f"--pairs-per-task must be a positive integer, got {pairs_per_task!r}")
     out_root = Path(out_root)
     if out_root.exists() and not out_root.is_dir():
         raise OutputError(f"{out_root}: exists and is not a folder", str(out_root))
@@ -699,7 +709,7 @@ def run_batch(pairs, out_root, options: dict, *, calib: str | None = None, worke
         try:
             if todo:
                 _run(todo, out_root, options, calib, key, workers, scheduler, engine, progress,
-                     log, manifest, summary, final)
+                     log, manifest, summary, final, pairs_per_task)
         finally:
             manifest.close()
     for ref in pairs:
@@ -711,7 +721,7 @@ def run_batch(pairs, out_root, options: dict, *, calib: str | None = None, worke
 
 
 def _run(todo, out_root, options, calib, key, workers, scheduler, engine, progress, log, manifest,
-         summary, final):
+         summary, final, pairs_per_task):
     from tqdm import tqdm
 
     t0 = time.perf_counter()
@@ -723,16 +733,17 @@ def _run(todo, out_root, options, calib, key, workers, scheduler, engine, progre
         summary.startup_s = time.perf_counter() - t0
         if log:
             log(f"engine: {eng.description}")
-        window = max(2, 4 * eng.slots)  # bounded in-flight work: memory and a prompt resume
-        queue = [PairJob(ref=ref, out_root=str(out_root.absolute()), options=options, calib=calib,
-                         key=key, inputs=sig) for ref, sig in todo]
+        window = max(2, 4 * eng.slots)  # tasks in flight, bounded: memory and a prompt resume
+        jobs = [PairJob(ref=ref, out_root=str(out_root.absolute()), options=options, calib=calib,
+                        key=key, inputs=sig) for ref, sig in todo]
+        queue = [jobs[i:i + pairs_per_task] for i in range(0, len(jobs), pairs_per_task)]
         queue.reverse()
         running = {}
+        broken = None
         t1 = time.perf_counter()
         c1 = time.process_time()
         disable = None if progress is None else not progress  # None: a bar only on a terminal
-        with tqdm(total=len(queue), unit="pair", disable=disable, desc="stereo batch") as bar:
-            broken = None
+        with tqdm(total=len(jobs), unit="pair", disable=disable, desc="stereo batch") as bar:
             while (queue and broken is None) or running:
                 while queue and broken is None and len(running) < window:
                     try:
@@ -743,23 +754,17 @@ def _run(todo, out_root, options, calib, key, workers, scheduler, engine, progre
                 if not running:
                     break
                 for fut in eng.wait_some(running):
-                    job = running.pop(fut)
+                    chunk = running.pop(fut)
                     try:
-                        rec = fut.result()
+                        recs = fut.result()
                     except Exception as exc:  # the worker died (killed, out of memory, ...)
-                        rec = {"pair": job.ref.name, "key": key, "inputs": job.inputs, "status": "failed",
-                               "lost": True,  # not the pair's own error: the next run retries it
-                               "error": one_line(f"worker lost: {type(exc).__name__}: {exc}")}
-                    manifest.append(rec)
-                    final[job.ref.name] = rec
-                    if rec["status"] == "done":
-                        summary.done += 1
-                    else:
-                        summary.failed += 1
-                    if "seconds" in rec:
-                        summary.pair_seconds.append(rec["seconds"])
-                        summary.pair_cpu_seconds.append(rec["cpu_seconds"])
-                    bar.update(1)
+                        recs = [{"pair": job.ref.name, "key": key, "inputs": job.inputs,
+                                 "status": "failed", "lost": True,  # not the pair's fault: retried
+                                 "error": one_line(f"worker lost: {type(exc).__name__}: {exc}")}
+                                for job in chunk]
+                    for rec in recs:
+                        _account(rec, manifest, summary, final)
+                    bar.update(len(recs))
         summary.processing_s = time.perf_counter() - t1
         summary.driver_cpu_s = time.process_time() - c1
         if broken is not None:
@@ -768,6 +773,18 @@ def _run(todo, out_root, options, calib, key, workers, scheduler, engine, progre
                               f"{summary.manifest}: rerun to continue")
     finally:
         eng.close()
+
+
+def _account(rec, manifest, summary, final):
+    manifest.append(rec)
+    final[rec["pair"]] = rec
+    if rec["status"] == "done":
+        summary.done += 1
+    else:
+        summary.failed += 1
+    if "seconds" in rec:
+        summary.pair_seconds.append(rec["seconds"])
+        summary.pair_cpu_seconds.append(rec["cpu_seconds"])
 
 
 def _mean_metrics(records) -> dict:
@@ -783,6 +800,6 @@ def _mean_metrics(records) -> dict:
     return out
 
 
-__all__ = ["run_batch", "BatchSummary", "PairJob", "process_pair", "Manifest", "plan", "parameter_key",
+__all__ = ["run_batch", "BatchSummary", "PairJob", "process_pair", "process_pairs", "Manifest", "plan", "parameter_key",
            "input_signature", "file_signature", "warm_numba", "write_pair_atomically", "make_engine",
            "dask_available", "MANIFEST", "INSTALL_HINT", "ENGINES"]

@@ -279,7 +279,8 @@ def test_killed_batch_resumes_with_only_the_remaining_pairs(dataset, cluster, tm
     before = {r["pair"] for r in _records(out)}
     total = 2 + 2 + N_CROPS
     assert 1 <= len(before) < total, "the batch ended before it was killed; make the dataset larger"
-    code = main(["batch", str(dataset), "-o", str(out), "--scheduler", cluster, "--no-progress"])
+    code = main(["batch", str(dataset), "-o", str(out), "--scheduler", cluster, "--no-progress",
+                 "--pairs-per-task", "3"])  # tasks of several pairs: same records
     assert code == 3
     recs = _records(out)
     after = [r["pair"] for r in recs[len(before):]]
@@ -300,9 +301,10 @@ def test_process_pool_fallback_says_so_and_gives_the_same_files(dataset, first_r
     args = argparse.Namespace(method="sgbm", min_disparity=None, num_disparities=None, block_size=None,
                               near=None, far=None, fill=False, uncalibrated=False)
     summary = run_batch(pairs, tmp_path / "out", matching_options(args), workers=1, progress=False,
-                        log=lines.append)
+                        log=lines.append, pairs_per_task=2)  # both pairs in one task
     assert "process pool" in lines[0] and 'pip install "stereodepth[batch]"' in lines[0]
     assert summary.done == 2 and not summary.any_failed
+    assert [r["pair"] for r in _records(tmp_path / "out")] == ["crop2", "planes"]
     _, out = first_run
     for name in ("planes", "crop2"):
         assert _tree(tmp_path / "out" / name) == _tree(out / name)

@@ -28,6 +28,8 @@ def register(subparsers):
                                        "(inputs and OUT must be visible to every worker)")
     p.add_argument("--engine", choices=("auto", "dask", "processes"), default="auto",
                    help="auto (default): Dask if installed, else a local process pool")
+    p.add_argument("--pairs-per-task", type=int, default=1,
+                   help="pairs per Dask task (default 1; 10-100 for big clusters and small pairs)")
     p.add_argument("--retry-failed", action="store_true", help="also redo pairs that failed before")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_matching_arguments(p)
@@ -56,7 +58,8 @@ def run(args):
     pairs = list_dataset(args)
     summary = run_batch(pairs, args.out, options, calib=args.calib, workers=args.workers,
                         scheduler=args.scheduler, engine=args.engine, retry_failed=args.retry_failed,
-                        progress=False if args.no_progress else None)
+                        progress=False if args.no_progress else None,
+                        pairs_per_task=args.pairs_per_task)
     for line in summary.lines():
         print(line)
     return EXIT_PAIRS_FAILED if summary.any_failed else 0
