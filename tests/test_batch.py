@@ -154,9 +154,9 @@ def test_cli_argument_errors_are_one_line(tmp_path, capsys):
 
 
 def test_scheduler_without_dask_names_the_extra(dataset, tmp_path, capsys, monkeypatch):
-    import stereo.batch as batch
+    import stereo.batch.engines as engines
 
-    monkeypatch.setattr(batch, "dask_available", lambda: False)
+    monkeypatch.setattr(engines, "dask_available", lambda: False)
     code, _, err = _run(capsys, "batch", dataset, "-o", tmp_path / "o", "--scheduler", "tcp://127.0.0.1:1")
     assert code == 2 and 'pip install "stereodepth[batch]"' in err
 
@@ -290,11 +290,10 @@ def test_killed_batch_resumes_with_only_the_remaining_pairs(dataset, cluster, tm
 
 
 def test_process_pool_fallback_says_so_and_gives_the_same_files(dataset, first_run, tmp_path, monkeypatch):
-    import stereo.batch as batch
+    import stereo.batch.engines as engines
     from stereo.cli.match import matching_options
-    from stereo.cli.batch import register  # noqa: F401  (the CLI builds the same options)
 
-    monkeypatch.setattr(batch, "dask_available", lambda: False)
+    monkeypatch.setattr(engines, "dask_available", lambda: False)
     lines = []
     pairs = [p for p in middlebury_pairs(dataset) if p.name in ("planes", "crop2")]
     import argparse
@@ -340,7 +339,7 @@ def test_a_lost_worker_is_recorded_and_retried_and_a_broken_pool_stops_cleanly(d
         def close(self):
             pass
 
-    monkeypatch.setattr(batch, "make_engine", lambda *a, **k: Dying())
+    monkeypatch.setattr(batch.engines, "make_engine", lambda *a, **k: Dying())
     pairs = [p for p in middlebury_pairs(dataset) if p.name in ("crop4", "crop5")]
     out = tmp_path / "out"
     options = dict(method="sgbm", min_disparity=None, num_disparities=None, block_size=None)
@@ -360,11 +359,13 @@ def test_a_worker_keeps_its_matcher_between_pairs(dataset, tmp_path):
 
     import numba
 
-    batch._MATCHERS.clear()
+    import stereo.batch.worker as worker
+
+    worker._MATCHERS.clear()
     pairs = [p for p in middlebury_pairs(dataset) if p.name in ("crop5", "crop6")]
     options = dict(method="sgbm", min_disparity=None, num_disparities=None, block_size=None)
     key, _ = batch.parameter_key(options, None)
-    threads = numba.get_num_threads(), cv2.getNumThreads(), batch._cv2_limited
+    threads = numba.get_num_threads(), cv2.getNumThreads(), worker._cv2_limited
     try:  # process_pair limits the calling process to one thread, as a worker should be
         recs = [batch.process_pair(batch.PairJob(ref=p, out_root=str(tmp_path), options=options,
                                                  calib=None, key=key,
@@ -373,11 +374,11 @@ def test_a_worker_keeps_its_matcher_between_pairs(dataset, tmp_path):
     finally:
         numba.set_num_threads(threads[0])
         cv2.setNumThreads(threads[1])
-        batch._cv2_limited = threads[2]
+        worker._cv2_limited = threads[2]
     assert [r["status"] for r in recs] == ["done", "done"]
-    assert len(batch._MATCHERS) == 1
-    (m,) = batch._MATCHERS.values()
-    assert batch.cached_matcher("sgbm", 0, 64) is m and batch.cached_matcher("sgbm", 0, 48) is not m
+    assert len(worker._MATCHERS) == 1
+    (m,) = worker._MATCHERS.values()
+    assert worker.cached_matcher("sgbm", 0, 64) is m and worker.cached_matcher("sgbm", 0, 48) is not m
 
 
 def test_kitti_layout_end_to_end_scores_against_its_png_ground_truth(cluster, tmp_path, capsys):
