@@ -101,7 +101,10 @@ class PoolEngine:
 
 
     def warm(self, options: dict) -> None:
-        pass  # each process warms itself in its initializer, when it starts (on first use)
+        # Processes start on demand and warm themselves in their initializer: one empty task
+        # per process (submitted together, so each lands on a new process) starts them all now.
+        from concurrent.futures import wait
+        wait([self.pool.submit(process_pairs, []) for _ in range(self.slots)])
 
     def submit(self, jobs: list):
         return self.pool.submit(process_pairs, jobs)
