@@ -26,8 +26,6 @@ from stereo.paths import PROJECT_ROOT, samples_dir
 from stereo.sources.datasets import (detect_layout, folder_pairs, kitti_pairs, list_file_pairs,
                                      list_pairs, middlebury_pairs)
 
-distributed = pytest.importorskip("distributed", reason="Dask (the [batch] extra) is not installed")
-
 SAMPLES = samples_dir()
 GOOD_CALIBRATED = ("negative", "planes")
 N_CROPS = 8
@@ -49,6 +47,7 @@ def _tree(folder):
 
 @pytest.fixture(scope="module")
 def cluster():
+    pytest.importorskip("distributed", reason="Dask (the [batch] extra) is not installed")
     from distributed import LocalCluster
 
     from stereo.batch import WORKER_ENV
