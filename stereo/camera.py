@@ -153,6 +153,8 @@ class StereoCamera:
             pixels nearer than the range become invalid (``OUT_OF_RANGE``) instead of
             aliasing to a wrong depth, and a note says how near the scene is. About a
             quarter of the match's time; False disables.
+        matcher_factory: replaces :func:`stereo.pipeline.make_matcher` (same arguments), so
+            a long-lived worker can keep its matchers between cameras.
         **params: further matcher parameters (``fill=True``, ``p2=...``); ``threads=N`` sets
             Numba's thread count for this camera's calls (any method; see README "Threads").
 
@@ -164,7 +166,8 @@ class StereoCamera:
 
     def __init__(self, calibration=None, *, near=None, far=None, min_disparity=None,
                  num_disparities=None, method: str = "sgbm", block_size=None,
-                 range_check: bool = True, range_note: str | None = None, **params):
+                 range_check: bool = True, range_note: str | None = None, matcher_factory=None,
+                 **params):
         from calib.model import StereoCalibration
         from calib.rig import StereoRig
 
@@ -189,6 +192,7 @@ class StereoCamera:
             check_int(self.threads, "threads", minimum=1, maximum=numba.config.NUMBA_NUM_THREADS)
         self._params = params
         self._range_note = range_note
+        self._matcher_factory = matcher_factory
         self._rectifier = None
         if self.rig is not None:
             from calib.rectify import Rectifier
@@ -217,7 +221,8 @@ class StereoCamera:
         from .pipeline import choose_range, make_matcher
         lo, n, source = choose_range(width, self.calibration, near_m=self._near, far_m=self._far,
                                      **self._range_args)
-        matcher = make_matcher(self.method, lo, n, self._block_size, **dict(self._params))
+        factory = self._matcher_factory or make_matcher
+        matcher = factory(self.method, lo, n, self._block_size, **dict(self._params))
         self.min_disparity, self.num_disparities = lo, n
         self.range_source = self._range_note or source
         self.depth_range_m = None

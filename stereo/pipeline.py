@@ -103,7 +103,8 @@ def _rectified(calibration):
 
 def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_disparity=None,
                num_disparities=None, near_m=None, far_m=None, block_size=None,
-               uncalibrated: bool = False, range_check: bool = True, **params) -> PairResult:
+               uncalibrated: bool = False, range_check: bool = True, matcher_factory=None,
+               **params) -> PairResult:
     """Match one stereo pair and, when calibrated, triangulate it.
 
     A one-pair :class:`stereo.camera.StereoCamera` (the same path a robot node uses); for
@@ -121,6 +122,8 @@ def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_dispa
             matrix + homographies); the output is disparity-only and the residual
             vertical error of the matched features is reported in ``notes``.
         range_check: probe beyond the near edge of the range (:mod:`stereo.range_check`).
+        matcher_factory: replaces :func:`make_matcher` (same arguments); a long-lived
+            worker passes a cached one to keep its matchers between pairs.
         **params: further matcher parameters (``fill=True`` for dense SGBM output, ...).
     """
     from .camera import StereoCamera
@@ -138,7 +141,8 @@ def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_dispa
             range_note = "from the feature matches, with a margin"
     camera = StereoCamera(calibration, near=near_m, far=far_m, min_disparity=min_disparity,
                           num_disparities=num_disparities, method=method, block_size=block_size,
-                          range_check=range_check, range_note=range_note, **params)
+                          range_check=range_check, range_note=range_note,
+                          matcher_factory=matcher_factory, **params)
     return pair_result(camera, camera.process(left, right), notes)
 
 

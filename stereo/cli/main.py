@@ -14,7 +14,8 @@ import sys
 from ..errors import StereoError
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``func``.
-SUBCOMMANDS = ("match", "demo", "bench", "calibrate", "rectify", "range_cmd", "bag", "eval", "view")
+SUBCOMMANDS = ("match", "demo", "bench", "calibrate", "rectify", "range_cmd", "bag", "eval", "view",
+               "batch")
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
