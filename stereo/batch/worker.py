@@ -164,15 +164,12 @@ def sha256_file(path) -> str:
 def _metrics(disparity, ref) -> dict:
     """Errors against the pair's ground truth, in the dataset's own pixels.
 
-    Middlebury rules (:func:`stereo.metrics.disparity_errors`, dense scoring); region
+    Middlebury rules (:func:`stereo.evaluation.metrics.disparity_errors`, dense scoring); region
     "nonocc" when the scene has ``mask0nocc.png`` beside its ground truth, else "all".
     A ground truth that cannot be used is reported, not fatal for the pair.
     """
     try:
-        try:
-            from ..evaluation.metrics import disparity_errors  # after the evaluation package move
-        except ImportError:
-            from ..metrics import disparity_errors
+        from ..evaluation.metrics import disparity_errors
         from ..io import read_disparity
 
         gt = read_disparity(ref.gt)
