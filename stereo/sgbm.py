@@ -52,6 +52,7 @@ from .errors import InputError, ParameterError
 from .kernels.census import census_cost_volume, census_transform
 from .kernels.pixel_costs import window_cost_volume
 from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
+from .kernels.sgm_sweep import SWEEP_PATHS, sweep_select_census, sweep_select_volume
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background
 from .postprocess.median import median3x3_valid
@@ -217,10 +218,7 @@ class SGBM:
         second = np.empty((h, w), np.int32)
         lrd = np.empty((h, w), np.float32)
         for y0, y1, e0, e1 in self._stripes(h, w):
-            cost = self._cost_volume(prep, e0, e1)
-            sel = aggregate_select(cost, np.ascontiguousarray(guide_l[e0:e1]), self.p1, lut, self.paths,
-                                   self.min_disparity, ratio, sub, lr, num_disparities=nd)
-            del cost
+            sel = self._aggregate_select(prep, guide_l, lut, e0, e1, ratio, sub, lr)
             a, b = y0 - e0, y1 - e0
             disp[y0:y1] = sel.disparity[a:b]
             mask[y0:y1] = sel.mask[a:b]
@@ -239,8 +237,27 @@ class SGBM:
         return MatchResult(disparity=disp, mask=mask, min_disparity=self.min_disparity,
                            num_disparities=nd, confidence=conf)
 
+    def _aggregate_select(self, prep, guide_l, lut, e0, e1, ratio, sub, lr):
+        # rows e0:e1: two-sweep kernel (no cost volume for census) for 4/5/8 paths; 16
+        # paths use the path-family kernels of stereo.kernels.sgm
+        nd = self.num_disparities
+        guide = np.ascontiguousarray(guide_l[e0:e1])
+        if self.paths in SWEEP_PATHS and self.cost == "census":
+            (cl, cr), (gxl, gxr) = prep
+            return sweep_select_census(cl[e0:e1], cr[e0:e1], gxl[e0:e1], gxr[e0:e1], self.grad_weight,
+                                       _GRAD_CAP, self._max_cost(), guide, self.p1, lut, self.paths,
+                                       self.min_disparity, nd, ratio, sub, lr)
+        cost = self._cost_volume(prep, e0, e1)
+        if self.paths in SWEEP_PATHS:
+            return sweep_select_volume(cost, guide, self.p1, lut, self.paths, self.min_disparity,
+                                       ratio, sub, lr, num_disparities=nd)
+        return aggregate_select(cost, guide, self.p1, lut, self.paths, self.min_disparity, ratio, sub,
+                                lr, num_disparities=nd)
+
     def _stripes(self, h: int, w: int):
         """(core start, core end, extended start, extended end) row ranges."""
+        # bytes per row: uint8 cost and uint16 sum volumes (also for the two-sweep kernel,
+        # which stores each census cost row for the other sweep)
         per_row = 3 * w * padded_count(self.num_disparities)
         budget = self.max_volume_mb * (1 << 20)
         if per_row * h <= budget:

@@ -68,6 +68,51 @@ def census_transform(img: np.ndarray, win_w: int, win_h: int) -> np.ndarray:
     return census_transform_padded(padded, np.int64(win_w), np.int64(win_h))
 
 
+@njit(cache=True, inline="always")
+def census_cost_row(code_l_row, rev, gl_row, grev, min_disparity, nd, grad_weight, grad_cap,
+                    invalid_cost, out):
+    """One image row of :func:`census_cost_volume` into ``out`` (W, nd_alloc) uint8.
+
+    ``rev``/``grev``: the right row's codes / gradients reversed (``rev[w - 1 - x_r]``),
+    so that for a fixed left pixel consecutive disparities read consecutive entries (the
+    loop over disparities then vectorises, popcount included). ``gl_row``/``grev`` are not
+    read when ``grad_weight == 0``. Shared by the volume kernel and the fused sweeps of
+    :mod:`stereo.kernels.sgm_sweep`, so both compute the same costs.
+    """
+    w = out.shape[0]
+    nd_alloc = out.shape[1]
+    cap = np.int32(grad_cap)
+    gw = np.int32(grad_weight)
+    for x in range(w):
+        o = out[x]
+        base = x - min_disparity
+        j_lo = min(max(0, base - (w - 1)), nd)
+        j_hi = max(min(nd - 1, base), j_lo - 1)
+        for j in range(0, j_lo):
+            o[j] = invalid_cost
+        for j in range(j_hi + 1, nd):
+            o[j] = invalid_cost
+        for j in range(nd, nd_alloc):
+            o[j] = 255
+        n = j_hi - j_lo + 1
+        if n <= 0:
+            continue
+        k0 = w - 1 - base + j_lo
+        ov = o[j_lo:j_hi + 1]
+        rv = rev[k0:k0 + n]
+        cl = code_l_row[x]
+        if grad_weight > 0:
+            gl = np.int32(gl_row[x])
+            gv = grev[k0:k0 + n]
+            for k in range(n):
+                g = min(abs(gl - np.int32(gv[k])), cap)
+                c = np.int32(popcount64(cl ^ rv[k])) + ((gw * g) >> 4)
+                ov[k] = min(c, 255)
+        else:
+            for k in range(n):
+                ov[k] = np.int32(popcount64(cl ^ rv[k]))
+
+
 @njit(cache=True, parallel=True)
 def census_cost_volume(code_l, code_r, grad_l, grad_r, min_disparity, num_disparities, nd_alloc,
                        grad_weight, grad_cap, invalid_cost):
@@ -80,42 +125,11 @@ def census_cost_volume(code_l, code_r, grad_l, grad_r, min_disparity, num_dispar
     the extra (padding) cells hold 255.
     """
     h, w = code_l.shape
-    nd = num_disparities
     out = np.empty((h, w, nd_alloc), dtype=np.uint8)
-    cap = np.int32(grad_cap)
-    gw = np.int32(grad_weight)
     for y in prange(h):
-        # right row reversed: cr[base - j] = rev[(w - 1 - base) + j] is then read forwards,
-        # through a zero-based view, so the loop over j vectorises (popcount included)
         rev = code_r[y, ::-1].copy()
         grev = grad_r[y, ::-1].copy() if grad_weight > 0 else grad_r[0, :1].copy()
         gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
-        for x in range(w):
-            o = out[y, x]
-            base = x - min_disparity
-            j_lo = min(max(0, base - (w - 1)), nd)
-            j_hi = max(min(nd - 1, base), j_lo - 1)
-            for j in range(0, j_lo):
-                o[j] = invalid_cost
-            for j in range(j_hi + 1, nd):
-                o[j] = invalid_cost
-            for j in range(nd, nd_alloc):
-                o[j] = 255
-            n = j_hi - j_lo + 1
-            if n <= 0:
-                continue
-            k0 = w - 1 - base + j_lo
-            ov = o[j_lo:j_hi + 1]
-            rv = rev[k0:k0 + n]
-            cl = code_l[y, x]
-            if grad_weight > 0:
-                gl = np.int32(gl_row[x])
-                gv = grev[k0:k0 + n]
-                for k in range(n):
-                    g = min(abs(gl - np.int32(gv[k])), cap)
-                    c = np.int32(popcount64(cl ^ rv[k])) + ((gw * g) >> 4)
-                    ov[k] = min(c, 255)
-            else:
-                for k in range(n):
-                    ov[k] = np.int32(popcount64(cl ^ rv[k]))
+        census_cost_row(code_l[y], rev, gl_row, grev, min_disparity, num_disparities, grad_weight,
+                        grad_cap, invalid_cost, out[y])
     return out
