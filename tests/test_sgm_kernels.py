@@ -227,7 +227,7 @@ def test_select_row_u16_equals_select_row(lr):
     costs[5, 4:] = 65535
     costs[7, 2] = costs[7, 6] = costs[7].min()    # a tie: smallest index wins
     outs = [np.empty(w, t) for t in (np.float32, np.uint8, np.int32, np.int32, np.float32)]
-    select_row_u16(costs, nd, min_d, 10, 2, lr, *outs, np.empty(w, np.uint32))
+    select_row_u16(costs.copy(), nd, min_d, 10, 2, lr, *outs, np.empty(w, np.uint32))
     want = [np.empty(w, t) for t in (np.float32, np.uint8, np.int32, np.int32, np.float32)]
     select_row(np.ascontiguousarray(costs[:, :nd]), np.uint16(65535), min_d, 10, 2, lr, *want,
                np.empty(w, np.int64))

@@ -43,16 +43,31 @@ def census_transform_padded(padded, win_w, win_h):
     w = padded.shape[1] - 2 * rw
     out = np.empty((h, w), dtype=np.uint64)
     for y in prange(h):
+        # Bits are gathered 8 at a time in a uint8 row (the comparisons and shifts then run
+        # on narrow lanes, 4-8x more per vector than uint64) and appended to the codes a
+        # byte at a time; the bit order is the same as one bit at a time.
         code = np.zeros(w, dtype=np.uint64)
+        acc = np.zeros(w, dtype=np.uint8)
         centre = padded[y + rh, rw:rw + w]
+        count = 0
         for v in range(win_h):
             row = padded[y + v]
             for u in range(win_w):
                 if v == rh and u == rw:
                     continue
+                src = row[u:u + w]
                 for x in range(w):
-                    bit = np.uint64(1) if row[x + u] < centre[x] else np.uint64(0)
-                    code[x] = (code[x] << np.uint64(1)) | bit
+                    acc[x] = np.uint8((acc[x] << np.uint8(1)) | np.uint8(src[x] < centre[x]))
+                count += 1
+                if count == 8:
+                    for x in range(w):
+                        code[x] = (code[x] << np.uint64(8)) | np.uint64(acc[x])
+                        acc[x] = 0
+                    count = 0
+        if count > 0:
+            sh = np.uint64(count)
+            for x in range(w):
+                code[x] = (code[x] << sh) | np.uint64(acc[x])
         out[y] = code
     return out
 
