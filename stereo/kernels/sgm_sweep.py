@@ -55,7 +55,7 @@ from numba import njit, prange
 
 from .. import flags
 from ..postprocess.select import lr_column, lr_rule, pixel_rules
-from .census import census_cost_row
+from .census import CHUNK, census_cost_row
 from .sgm import BIG, _mark_row_outside, padded_count
 
 _BORDER = int(flags.BORDER)
@@ -257,7 +257,7 @@ def _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
 
 @njit(cache=True)
 def _census_row(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight, grad_cap,
-                invalid_cost, rev, grev, out):
+                invalid_cost, rev, grev, tmp, out):
     # census cost row y into out (W, Dp) uint8
     w = code_l.shape[1]
     for x in range(w):
@@ -267,7 +267,7 @@ def _census_row(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weigh
             grev[x] = grad_r[y, w - 1 - x]
     gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
     census_cost_row(code_l[y], rev, gl_row, grev, min_disparity, nd, grad_weight, grad_cap,
-                    invalid_cost, out)
+                    invalid_cost, out, tmp)
 
 
 @njit(cache=True, inline="always")
@@ -285,7 +285,7 @@ def _mirror(src, dst):
 @njit(cache=True)
 def _sweep(t, rows_from, rows_to, final, dirs, use_volume, volume, code_l, code_r, grad_l, grad_r,
            guide, guide_m, p1, p2lut, min_disparity, nd, grad_weight, grad_cap, invalid_cost,
-           rev, grev, hb, rb, rm, zero, fin, rkey, total, cm, pm, om,
+           rev, grev, ctmp, hb, rb, rm, zero, fin, rkey, total, cm, pm, om,
            ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist):
     # Rows rows_from, ..., rows_to - dy of sweep t (t = 0 downward, 1 upward). Census
     # costs are computed in phase 1 only, by whichever sweep reaches the row first, and
@@ -300,7 +300,7 @@ def _sweep(t, rows_from, rows_to, final, dirs, use_volume, volume, code_l, code_
     while y != rows_to:
         if not final and not use_volume:
             _census_row(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight,
-                        grad_cap, invalid_cost, rev[t], grev[t], volume[y])
+                        grad_cap, invalid_cost, rev[t], grev[t], ctmp[t], volume[y])
         if t == 0:
             if final:
                 _sweep_row(y, dy, True, dirs, volume[y], guide, p1, p2lut, hb[t], rb[t], rm[t],
@@ -421,8 +421,9 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
     (H, W) selection outputs ``disp`` ... ``lr_dist``.
     """
     h, w = guide.shape
-    rev = np.empty((2, w), np.uint64)
-    grev = np.zeros((2, w), np.int16)
+    rev = np.zeros((2, w + CHUNK), np.uint64)     # reversed right rows + spare entries
+    grev = np.zeros((2, w + CHUNK), np.int16)
+    ctmp = np.empty((2, nd + CHUNK), np.uint8)
     hb = np.full((2, 2, ndp + 2), BIG, np.int16)   # entries 0 and Dp+1 are never written
     cm = np.empty((w, ndp), np.uint8)                # mirrored rows of the upward sweep
     pm = np.empty((w, ndp), np.uint16)
@@ -449,7 +450,7 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
                 a, b = (h - 1, mid - 1) if not final else (mid - 1, -1)
             _sweep(np.int64(t), a, b, final, dirs, use_volume, volume, code_l, code_r, grad_l,
                    grad_r, guide, guide_m, p1, p2lut, min_disparity, nd, grad_weight, grad_cap,
-                   invalid_cost, rev, grev, hb, rb, rm, zero, fin, rkey, total, cm, pm, om,
+                   invalid_cost, rev, grev, ctmp, hb, rb, rm, zero, fin, rkey, total, cm, pm, om,
                    ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist)
 
 
