@@ -8,42 +8,51 @@ and the uint16 sum of the paths does not depend on the order it is added in.
 Design (one kernel call per image or stripe):
 
 * A *downward* sweep visits rows top to bottom and, per row, walks the pixels left to
-  right carrying four paths at once: left-to-right on a one-pixel buffer, and the three
-  paths coming from the row above (vertical, both diagonals) on two row buffers (previous
-  and current row, by row parity). An *upward* sweep does the mirror image (right-to-left
-  and the three paths from below). Each path set covers half of the 8 directions.
-* Matching costs are computed on the fly for the row being visited
-  (:func:`stereo.kernels.census.census_cost_row`), so no cost volume is stored for the
-  census cost; for SAD/BT a precomputed volume is read row by row instead.
+  right carrying four paths at once in one pass over the disparities (:func:`_step4`):
+  left-to-right on a one-pixel buffer, and the three paths coming from the row above
+  (vertical, both diagonals) on two row buffers (previous and current row, by row
+  parity). An *upward* sweep does the mirror image (right-to-left and the three paths
+  from below). 4 paths: horizontal + vertical in each sweep; 5 paths: the downward sweep
+  carries four, the upward one only right-to-left.
 * The two sweeps run concurrently, one per thread, and meet in the middle: in phase 1 the
   downward sweep does rows ``[0, H/2)`` and the upward sweep rows ``[H/2, H)``, each
-  *storing* its 4-path partial sum into the uint16 sum volume; in phase 2 each sweep
-  continues into the other half, adds the partial sum stored there by the other sweep,
-  and the row is final: sentinels are written and the shared selection
-  (:func:`stereo.postprocess.select.select_row`) runs on it while it is still in cache.
-  One barrier, no locks, no shared accumulators: the output does not depend on the
-  number of threads (with one thread the two halves simply run one after the other).
+  computing the census cost of its rows (:func:`stereo.kernels.census.census_cost_row`,
+  stored in the uint8 cost volume for the other sweep) and *storing* its 4-path partial
+  sum into the uint16 sum volume; in phase 2 each sweep continues into the other half,
+  reads the stored costs, adds the partial sum stored there by the other sweep, and the
+  row is final: sentinels are written and the selection rules run on it while it is in
+  cache (:func:`select_row_u16`: the shared per-pixel rules of
+  :mod:`stereo.postprocess.select` with 16-bit reductions). One barrier, no locks, no
+  shared accumulators: the output does not depend on the number of threads (with one
+  thread the halves simply run one after the other).
+* The upward sweep runs the same left-to-right code on mirrored row copies (L1/L2
+  resident): the compiled right-to-left loop was several times slower (measured).
+* SAD/BT costs come as a precomputed volume, read row by row.
 
-Memory traffic per cell (D-axis cell of the H x W x Dp volume), census cost:
+Memory traffic per cell (one disparity of one pixel; the H x W x Dp volumes):
 
-* the uint16 sum volume is written once (phase 1) and read once (phase 2): 4 bytes;
-* nothing else scales with H * W * D: census codes and gradients are 10 bytes per
-  *pixel*, path buffers are ``3 * 2 * W * (Dp + 2) * 2`` bytes per sweep (480 KiB at
-  W = 640, Dp = 64: they stay in the 2 MiB L2 of each core).
+* cost volume: written once (phase 1), read once (phase 2): 2 bytes;
+* sum volume: written once (phase 1), read once (phase 2): 4 bytes;
+* nothing else scales with H * W * D: census codes and gradients are 20 bytes per
+  *pixel*; path buffers are ``3 * 2 * (W + 2) * (Dp + 2) * 2`` bytes per sweep (480 KiB
+  at W = 640, Dp = 64: they stay in the 2 MiB L2 of each core).
 
 Floor on this machine (2 cores, AMD EPYC with AVX-512, about 25 GB/s DRAM bandwidth):
-4 B/cell / 25 GB/s = 0.16 ns per cell = 6.25 Gcells/s for the whole machine; the 10
-MiddEval3-Q scenes (238 M cells) cannot take less than 38 ms, a 640x480 D=64 frame (19.7 M
-cells) 3.1 ms, and the previous design (cost volume written once and read by four path
-families, sum read-modify-written by each: about 1 + 4 + 2 + 4 * 4 = 23 B/cell at least,
-40 measured) 0.18 s for the 10 scenes. The sweeps are compute-bound well above that floor:
-per cell and path about 7 int16 vector operations (32 lanes of AVX-512), plus the census
-popcount twice (once per sweep). Measured figures are in the README's speed table.
+6 B/cell / 25 GB/s = 0.24 ns per cell, i.e. 4.2 Gcells/s for the whole machine: the 10
+MiddEval3-Q scenes (238 M cells) cannot take less than 57 ms, a 640x480 D=64 frame
+(19.7 M cells) 4.7 ms. (Recomputing the census cost in phase 2 instead of storing it
+would lower the floor to 4 B/cell but costs more compute than the 2 bytes save.) The
+previous design (kernels of :mod:`stereo.kernels.sgm`: cost volume written once and read
+by the three line families and the horizontal kernel, sum volume written once and
+read-modify-written three times) moves at least 1 + 4 + 2 + 3 * 4 = 19 B/cell: a floor of
+0.18 s for the 10 scenes.
 
-Trade-off: the census cost of a row is computed twice (once per sweep) instead of being
-stored (1 B/cell written, 1 B/cell read); recomputing measured faster and needs no
-cost volume in memory, so peak memory is the sum volume (``2 * H * W * Dp`` bytes) plus
-small buffers.
+Reached (single thread, Adirondack-Q 718x496, D = 80, per cell): census cost about
+0.15 ns, the two sweeps' path steps about 1.1 ns (0.14 ns per path and cell), selection
+0.3 ns: about 2 ns per cell in all, some 8x the memory floor. The kernel is
+compute-bound: per path and cell about 7 int16 vector operations on 32 lanes, plus per
+pixel and path a horizontal minimum, loop set-up and index arithmetic, which dominate at
+small D. Whole pipeline, 2 threads: see the README speed table.
 """
 
 from __future__ import annotations
