@@ -9,7 +9,7 @@ grey) by resizing and cropping, so no ground truth is needed:
 ``1242x375 D=192``  scene resized to width 1242, central 375 rows (KITTI frame), 192 disparities
 ``full x4 D=288``   scene upscaled 4x (about 2900x2000, MiddEval3 full resolution), 288
                     disparities; run once per method in a child process that reports its
-                    peak resident memory (``getrusage``); opencv-hh is left out (tens of
+                    peak resident memory (VmHWM); opencv-hh is left out (tens of
                     seconds and about 6 GB)
 ==================  ==========================================================================
 
@@ -133,10 +133,22 @@ def _time_sizes(left, right, methods, repeat: int, progress) -> list[SpeedRow]:
     return rows
 
 
+def _peak_rss_kib() -> float:
+    # VmHWM (Linux): the high-water mark of this process image only. getrusage's ru_maxrss
+    # is kept across exec, so a child would report its parent's peak when that is larger.
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    import resource
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)   # KiB on Linux
+
+
 def _child_full(method: str, scene_dir: str, scale: int, nd: int) -> dict:
     """Run in a fresh process: one warm-up on a small frame, one timed full-size run."""
-    import resource
-
     left, right = load_pair(scene_dir)
     small = make_frame(left, right, 320, 240)
     make_matcher(method, 32)(*small)                 # JIT cache load outside the timing
@@ -146,8 +158,7 @@ def _child_full(method: str, scene_dir: str, scale: int, nd: int) -> dict:
     t, c = time.perf_counter(), time.process_time()
     fn(*big)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
-    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # Linux: KiB
-    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss_kib / 1024.0,
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": _peak_rss_kib() / 1024.0,
             "width": w0 * scale, "height": h0 * scale}
 
 

@@ -15,6 +15,9 @@ Pipeline of :meth:`SGBM.match`:
    across intensity edges: ``P2(p) = max(P1 + 1, P2 / (1 + |I(p) - I(p - r)| / p2_adapt))``,
    so depth discontinuities, which mostly coincide with image edges, are cheaper.
    Narrow integers throughout: uint8 costs, int16 path buffers (16-bit SIMD lanes), uint16 sum.
+   4, 5 and 8 paths run as two concurrent image sweeps with the census cost computed row
+   by row (:mod:`stereo.kernels.sgm_sweep`, memory-traffic analysis there); 16 paths use
+   the per-direction kernels of :mod:`stereo.kernels.sgm`. Both give the same sums.
 4. Selection (:mod:`stereo.postprocess.select`): winner-takes-all, OpenCV-style
    uniqueness, sub-pixel fit, left-right check from the same aggregated volume,
    out-of-range winners invalid.
@@ -38,6 +41,10 @@ sub-pixel, LR tolerance 1 px, speckle 50 px / 2 px, 3x3 median: 7.84 % mean vs 1
 OpenCV StereoSGBM (MODE_SGBM) and 14.22 % for MODE_HH. Each of adaptive P2 (-1.1 points),
 the gradient term (-0.4), uniqueness 5 instead of 10 (-0.3) and speckle 50 instead of 100
 (-0.05) helped; 16 paths gave no gain for twice the aggregation time.
+
+Presets (:meth:`SGBM.preset`, :data:`PRESETS`): ``"default"`` is the above;
+``"realtime"`` is 4 paths, census 7x5, no median (8.16 % vs 7.84 % with raw ndisp, for
+about 1.3-1.5x the frame rate; README speed table).
 """
 
 from __future__ import annotations
@@ -76,8 +83,8 @@ PRESETS = {
 
 ``"default"``: the most accurate settings (the dataclass defaults). ``"realtime"``: 4 paths
 (horizontal and vertical, both senses), census 7x5, no median: about 0.3 points more dense
-bad2.0 nonocc on the 10 MiddEval3-Q scenes (8.2 % vs 7.8 %, quarter-res px, raw ndisp) for
-about 1.5-2x the frame rate.
+bad2.0 nonocc on the 10 MiddEval3-Q scenes (8.16 % vs 7.84 %, quarter-res px, raw ndisp)
+for about 1.3-1.5x the frame rate (README speed table).
 """
 
 
