@@ -15,6 +15,9 @@ Pipeline of :meth:`SGBM.match`:
    across intensity edges: ``P2(p) = max(P1 + 1, P2 / (1 + |I(p) - I(p - r)| / p2_adapt))``,
    so depth discontinuities, which mostly coincide with image edges, are cheaper.
    Narrow integers throughout: uint8 costs, int16 path buffers (16-bit SIMD lanes), uint16 sum.
+   4, 5 and 8 paths run as two concurrent image sweeps with the census cost computed row
+   by row (:mod:`stereo.kernels.sgm_sweep`, memory-traffic analysis there); 16 paths use
+   the per-direction kernels of :mod:`stereo.kernels.sgm`. Both give the same sums.
 4. Selection (:mod:`stereo.postprocess.select`): winner-takes-all, OpenCV-style
    uniqueness, sub-pixel fit, left-right check from the same aggregated volume,
    out-of-range winners invalid.
@@ -38,6 +41,10 @@ sub-pixel, LR tolerance 1 px, speckle 50 px / 2 px, 3x3 median: 7.84 % mean vs 1
 OpenCV StereoSGBM (MODE_SGBM) and 14.22 % for MODE_HH. Each of adaptive P2 (-1.1 points),
 the gradient term (-0.4), uniqueness 5 instead of 10 (-0.3) and speckle 50 instead of 100
 (-0.05) helped; 16 paths gave no gain for twice the aggregation time.
+
+Presets (:meth:`SGBM.preset`, :data:`PRESETS`): ``"default"`` is the above;
+``"realtime"`` is 4 paths, census 7x5, no median (8.16 % vs 7.84 % with raw ndisp, for
+about 1.3-1.5x the frame rate; README speed table).
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from .errors import InputError, ParameterError
 from .kernels.census import census_cost_volume, census_transform
 from .kernels.pixel_costs import window_cost_volume
 from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
+from .kernels.sgm_sweep import SWEEP_PATHS, sweep_select_census, sweep_select_volume
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background
 from .postprocess.median import median3x3_valid
@@ -66,6 +74,19 @@ _MAX_COST = {"census": 63, "sad": 255, "bt": 255}
 # Penalty defaults per cost, in that cost's units (census: bits, sad/bt: grey levels).
 _DEFAULT_P = {"census": (10, 120), "sad": (12, 140), "bt": (12, 140)}
 _GRAD_CAP = 64
+
+
+PRESETS = {
+    "default": {},
+    "realtime": {"paths": 4, "census_window": (7, 5), "median": False},
+}
+"""Named parameter sets for :meth:`SGBM.preset` (measured figures: README, speed table).
+
+``"default"``: the most accurate settings (the dataclass defaults). ``"realtime"``: 4 paths
+(horizontal and vertical, both senses), census 7x5, no median: about 0.3 points more dense
+bad2.0 nonocc on the 10 MiddEval3-Q scenes (8.16 % vs 7.84 %, quarter-res px, raw ndisp)
+for about 1.3-1.5x the frame rate (README speed table).
+"""
 
 
 @dataclass(frozen=True)
@@ -171,6 +192,16 @@ class SGBM:
         check_int(self.max_volume_mb, "max_volume_mb", minimum=16)
         check_int(self.stripe_overlap, "stripe_overlap", minimum=0)
 
+    @classmethod
+    def preset(cls, name: str, **params) -> "SGBM":
+        """Matcher with the named preset's parameters (:data:`PRESETS`); ``params`` override them.
+
+        ``SGBM.preset("realtime", num_disparities=64)``.
+        """
+        if name not in PRESETS:
+            raise ParameterError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+        return cls(**{**PRESETS[name], **params})
+
     def _max_cost(self) -> int:
         if self.cost == "census":
             cw, ch = self.census_window
@@ -212,10 +243,7 @@ class SGBM:
         second = np.empty((h, w), np.int32)
         lrd = np.empty((h, w), np.float32)
         for y0, y1, e0, e1 in self._stripes(h, w):
-            cost = self._cost_volume(prep, e0, e1)
-            sel = aggregate_select(cost, np.ascontiguousarray(guide_l[e0:e1]), self.p1, lut, self.paths,
-                                   self.min_disparity, ratio, sub, lr, num_disparities=nd)
-            del cost
+            sel = self._aggregate_select(prep, guide_l, lut, e0, e1, ratio, sub, lr)
             a, b = y0 - e0, y1 - e0
             disp[y0:y1] = sel.disparity[a:b]
             mask[y0:y1] = sel.mask[a:b]
@@ -234,8 +262,27 @@ class SGBM:
         return MatchResult(disparity=disp, mask=mask, min_disparity=self.min_disparity,
                            num_disparities=nd, confidence=conf)
 
+    def _aggregate_select(self, prep, guide_l, lut, e0, e1, ratio, sub, lr):
+        # rows e0:e1: two-sweep kernel (no cost volume for census) for 4/5/8 paths; 16
+        # paths use the path-family kernels of stereo.kernels.sgm
+        nd = self.num_disparities
+        guide = np.ascontiguousarray(guide_l[e0:e1])
+        if self.paths in SWEEP_PATHS and self.cost == "census":
+            (cl, cr), (gxl, gxr) = prep
+            return sweep_select_census(cl[e0:e1], cr[e0:e1], gxl[e0:e1], gxr[e0:e1], self.grad_weight,
+                                       _GRAD_CAP, self._max_cost(), guide, self.p1, lut, self.paths,
+                                       self.min_disparity, nd, ratio, sub, lr)
+        cost = self._cost_volume(prep, e0, e1)
+        if self.paths in SWEEP_PATHS:
+            return sweep_select_volume(cost, guide, self.p1, lut, self.paths, self.min_disparity,
+                                       ratio, sub, lr, num_disparities=nd)
+        return aggregate_select(cost, guide, self.p1, lut, self.paths, self.min_disparity, ratio, sub,
+                                lr, num_disparities=nd)
+
     def _stripes(self, h: int, w: int):
         """(core start, core end, extended start, extended end) row ranges."""
+        # bytes per row: uint8 cost and uint16 sum volumes (also for the two-sweep kernel,
+        # which stores each census cost row for the other sweep)
         per_row = 3 * w * padded_count(self.num_disparities)
         budget = self.max_volume_mb * (1 << 20)
         if per_row * h <= budget:

@@ -162,3 +162,74 @@ def test_padding_is_neutral_even_with_a_huge_p2():
     lut = p2_table(3, 3000, 0.0)
     got = aggregate(cost, guide, 3, lut, 8, 0)
     np.testing.assert_array_equal(got, naive.naive_sgm(cost, guide, 3, lut, 8, 0))
+
+
+# ---- two-sweep kernel (stereo/kernels/sgm_sweep.py) ----------------------------------------
+
+def _same_selection(got, want):
+    for g, w_ in zip(got, want):
+        np.testing.assert_array_equal(g, w_)
+
+
+@pytest.mark.parametrize("paths", [4, 5, 8])
+@pytest.mark.parametrize("h,w,nd,min_d", [(9, 13, 7, 0), (1, 20, 5, -2), (12, 30, 17, -3), (7, 41, 33, 4)])
+def test_sweeps_equal_naive_sgm_and_selection(paths, h, w, nd, min_d):
+    from stereo.kernels.sgm_sweep import sweep_select_volume
+    cost, guide = _volume(11 + h, h=h, w=w, nd=nd)
+    lut = p2_table(6, 45, 12.0)
+    got = sweep_select_volume(cost, guide, 6, lut, paths, min_d, 10, 2, 1.0)
+    want = naive.naive_select(naive.naive_sgm(cost, guide, 6, lut, paths, min_d), min_d, 10,
+                              "equiangular", 1.0)
+    _same_selection(got, want)
+
+
+def test_sweeps_with_census_on_the_fly_equal_volume_path():
+    from stereo.kernels.sgm import aggregate_select
+    from stereo.kernels.sgm_sweep import sweep_select_census
+    left, right = _pair(12, h=14, w=40)
+    cl, cr = census_transform(left, 5, 3), census_transform(right, 5, 3)
+    gl = (left.astype(np.int16) * 3 - 100)
+    gr = (right.astype(np.int16) * 2 - 50)
+    guide = np.minimum(left, 255).astype(np.uint8)
+    lut = p2_table(5, 40, 10.0)
+    for gw, min_d, nd in [(4, 0, 9), (0, -2, 20)]:
+        vol = census_cost_volume(cl, cr, gl, gr, np.int64(min_d), np.int64(nd), np.int64(nd),
+                                 np.int64(gw), np.int64(64), np.int64(30))
+        want = aggregate_select(vol, guide, 5, lut, 8, min_d, 5, 2, 1.0)
+        got = sweep_select_census(cl, cr, gl, gr, gw, 64, 30, guide, 5, lut, 8, min_d, nd, 5, 2, 1.0)
+        _same_selection(got, want)
+        assert np.isfinite(got.disparity).any()
+
+
+def test_sweeps_same_with_one_and_two_threads():
+    from stereo.kernels.sgm_sweep import sweep_select_volume
+    cost, guide = _volume(13, h=33, w=50, nd=20)
+    lut = p2_table(8, 90, 15.0)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = sweep_select_volume(cost, guide, 8, lut, 8, 0, 5, 2, 1.0)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = sweep_select_volume(cost, guide, 8, lut, 8, 0, 5, 2, 1.0)
+    finally:
+        numba.set_num_threads(before)
+    _same_selection(one, two)
+
+
+@pytest.mark.parametrize("lr", [1.0, -1.0])
+def test_select_row_u16_equals_select_row(lr):
+    from stereo.kernels.sgm_sweep import select_row_u16
+    from stereo.postprocess.select import select_row
+    rng = np.random.default_rng(14)
+    w, nd, ndp, min_d = 40, 11, 16, -1
+    costs = rng.integers(0, 300, (w, ndp)).astype(np.uint16)
+    costs[:3, :] = 65535                          # pixels without any candidate
+    costs[5, 4:] = 65535
+    costs[7, 2] = costs[7, 6] = costs[7].min()    # a tie: smallest index wins
+    outs = [np.empty(w, t) for t in (np.float32, np.uint8, np.int32, np.int32, np.float32)]
+    select_row_u16(costs.copy(), nd, min_d, 10, 2, lr, *outs, np.empty(w, np.uint32))
+    want = [np.empty(w, t) for t in (np.float32, np.uint8, np.int32, np.int32, np.float32)]
+    select_row(np.ascontiguousarray(costs[:, :nd]), np.uint16(65535), min_d, 10, 2, lr, *want,
+               np.empty(w, np.int64))
+    for g, w_ in zip(outs, want):
+        np.testing.assert_array_equal(g, w_)

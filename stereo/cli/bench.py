@@ -40,6 +40,11 @@ def register(subparsers):
     p.add_argument("--num-disparities", type=int, metavar="N",
                    help="search range length for KITTI / plain pairs (default 192) or to override ndisp")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--speed", action="store_true",
+                   help="speed only, no ground truth (stereo.bench_speed): standard frame sizes made "
+                        "from one scene (--scenes, default Adirondack); methods: ours-sgbm, ours-realtime, "
+                        "opencv-sgbm, opencv-3way, opencv-hh, opencv-bm")
+    p.add_argument("--quick", action="store_true", help="with --speed: skip the full-resolution run")
     p.set_defaults(func=run)
 
 
@@ -63,6 +68,9 @@ def run(args):
 
     _reclaim_dataset(args)
     root = Path(args.dataset) if args.dataset else middlebury_dir()
+    if args.speed:
+        from ..bench_speed import run_cli
+        return run_cli(args, root)
     report = run_benchmark(root, _names(args.methods), _names(args.scenes), repeat=args.repeat,
                            progress=not args.no_progress, images=bool(args.out), resolution=args.resolution,
                            num_disparities=args.num_disparities, keep_disparities=bool(args.out))

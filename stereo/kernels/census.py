@@ -43,16 +43,31 @@ def census_transform_padded(padded, win_w, win_h):
     w = padded.shape[1] - 2 * rw
     out = np.empty((h, w), dtype=np.uint64)
     for y in prange(h):
+        # Bits are gathered 8 at a time in a uint8 row (the comparisons and shifts then run
+        # on narrow lanes, 4-8x more per vector than uint64) and appended to the codes a
+        # byte at a time; the bit order is the same as one bit at a time.
         code = np.zeros(w, dtype=np.uint64)
+        acc = np.zeros(w, dtype=np.uint8)
         centre = padded[y + rh, rw:rw + w]
+        count = 0
         for v in range(win_h):
             row = padded[y + v]
             for u in range(win_w):
                 if v == rh and u == rw:
                     continue
+                src = row[u:u + w]
                 for x in range(w):
-                    bit = np.uint64(1) if row[x + u] < centre[x] else np.uint64(0)
-                    code[x] = (code[x] << np.uint64(1)) | bit
+                    acc[x] = np.uint8((acc[x] << np.uint8(1)) | np.uint8(src[x] < centre[x]))
+                count += 1
+                if count == 8:
+                    for x in range(w):
+                        code[x] = (code[x] << np.uint64(8)) | np.uint64(acc[x])
+                        acc[x] = 0
+                    count = 0
+        if count > 0:
+            sh = np.uint64(count)
+            for x in range(w):
+                code[x] = (code[x] << sh) | np.uint64(acc[x])
         out[y] = code
     return out
 
@@ -68,6 +83,62 @@ def census_transform(img: np.ndarray, win_w: int, win_h: int) -> np.ndarray:
     return census_transform_padded(padded, np.int64(win_w), np.int64(win_h))
 
 
+CHUNK = 32
+"""The disparity loop of :func:`census_cost_row` runs a multiple of this many cells (the
+vectorised loop's full width: no scalar remainder, 3x faster measured); the reversed right
+rows it reads must have ``CHUNK`` spare entries at the end."""
+
+
+@njit(cache=True, inline="always")
+def census_cost_row(code_l_row, rev, gl_row, grev, min_disparity, nd, grad_weight, grad_cap,
+                    invalid_cost, out, tmp):
+    """One image row of :func:`census_cost_volume` into ``out`` (W, nd_alloc) uint8.
+
+    ``rev``/``grev``: the right row's codes / gradients reversed (``rev[w - 1 - x_r]``) and
+    followed by at least :data:`CHUNK` spare entries (any value), so that for a fixed left
+    pixel consecutive disparities read consecutive entries (the loop over disparities then
+    vectorises, popcount included). ``gl_row``/``grev`` are not read when
+    ``grad_weight == 0``. ``tmp``: uint8 scratch of ``nd + CHUNK`` entries. Shared by the
+    volume kernel and the fused sweeps of :mod:`stereo.kernels.sgm_sweep`.
+    """
+    w = out.shape[0]
+    nd_alloc = out.shape[1]
+    cap = np.int32(grad_cap)
+    gw = np.int32(grad_weight)
+    for x in range(w):
+        o = out[x]
+        base = x - min_disparity
+        j_lo = min(max(0, base - (w - 1)), nd)
+        j_hi = max(min(nd - 1, base), j_lo - 1)
+        for j in range(0, j_lo):
+            o[j] = invalid_cost
+        for j in range(j_hi + 1, nd):
+            o[j] = invalid_cost
+        for j in range(nd, nd_alloc):
+            o[j] = 255
+        n = j_hi - j_lo + 1
+        if n <= 0:
+            continue
+        k0 = w - 1 - base + j_lo
+        # whole chunks into tmp (the entries past n read the spare entries: discarded)
+        nc = (n + CHUNK - 1) // CHUNK * CHUNK
+        rv = rev[k0:k0 + nc]
+        cl = code_l_row[x]
+        if grad_weight > 0:
+            gl = np.int32(gl_row[x])
+            gv = grev[k0:k0 + nc]
+            for k in range(nc):
+                g = min(abs(gl - np.int32(gv[k])), cap)
+                c = np.int32(popcount64(cl ^ rv[k])) + ((gw * g) >> 4)
+                tmp[k] = min(c, 255)
+        else:
+            for k in range(nc):
+                tmp[k] = np.int32(popcount64(cl ^ rv[k]))
+        ov = o[j_lo:j_hi + 1]
+        for k in range(n):
+            ov[k] = tmp[k]
+
+
 @njit(cache=True, parallel=True)
 def census_cost_volume(code_l, code_r, grad_l, grad_r, min_disparity, num_disparities, nd_alloc,
                        grad_weight, grad_cap, invalid_cost):
@@ -80,42 +151,17 @@ def census_cost_volume(code_l, code_r, grad_l, grad_r, min_disparity, num_dispar
     the extra (padding) cells hold 255.
     """
     h, w = code_l.shape
-    nd = num_disparities
     out = np.empty((h, w, nd_alloc), dtype=np.uint8)
-    cap = np.int32(grad_cap)
-    gw = np.int32(grad_weight)
     for y in prange(h):
-        # right row reversed: cr[base - j] = rev[(w - 1 - base) + j] is then read forwards,
-        # through a zero-based view, so the loop over j vectorises (popcount included)
-        rev = code_r[y, ::-1].copy()
-        grev = grad_r[y, ::-1].copy() if grad_weight > 0 else grad_r[0, :1].copy()
-        gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
+        rev = np.zeros(w + CHUNK, dtype=np.uint64)
+        grev = np.zeros(w + CHUNK, dtype=np.int16)
+        tmp = np.empty(num_disparities + CHUNK, dtype=np.uint8)
         for x in range(w):
-            o = out[y, x]
-            base = x - min_disparity
-            j_lo = min(max(0, base - (w - 1)), nd)
-            j_hi = max(min(nd - 1, base), j_lo - 1)
-            for j in range(0, j_lo):
-                o[j] = invalid_cost
-            for j in range(j_hi + 1, nd):
-                o[j] = invalid_cost
-            for j in range(nd, nd_alloc):
-                o[j] = 255
-            n = j_hi - j_lo + 1
-            if n <= 0:
-                continue
-            k0 = w - 1 - base + j_lo
-            ov = o[j_lo:j_hi + 1]
-            rv = rev[k0:k0 + n]
-            cl = code_l[y, x]
-            if grad_weight > 0:
-                gl = np.int32(gl_row[x])
-                gv = grev[k0:k0 + n]
-                for k in range(n):
-                    g = min(abs(gl - np.int32(gv[k])), cap)
-                    c = np.int32(popcount64(cl ^ rv[k])) + ((gw * g) >> 4)
-                    ov[k] = min(c, 255)
-            else:
-                for k in range(n):
-                    ov[k] = np.int32(popcount64(cl ^ rv[k]))
+            rev[x] = code_r[y, w - 1 - x]
+        if grad_weight > 0:
+            for x in range(w):
+                grev[x] = grad_r[y, w - 1 - x]
+        gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
+        census_cost_row(code_l[y], rev, gl_row, grev, min_disparity, num_disparities, grad_weight,
+                        grad_cap, invalid_cost, out[y], tmp)
     return out

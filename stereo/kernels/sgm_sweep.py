@@ -1,0 +1,543 @@
+"""8-path (and 4/5-path) SGM in two image sweeps, costs computed row by row, fused selection.
+
+Same recursion, penalties and padding rules as :mod:`stereo.kernels.sgm` (see there), so
+the sums, and therefore the selected disparities, are bit-identical to
+:func:`stereo.kernels.sgm.aggregate_select`: every path cost is exact integer arithmetic
+and the uint16 sum of the paths does not depend on the order it is added in.
+
+Design (one kernel call per image or stripe):
+
+* A *downward* sweep visits rows top to bottom and, per row, walks the pixels left to
+  right carrying four paths at once in one pass over the disparities (:func:`_step4`):
+  left-to-right on a one-pixel buffer, and the three paths coming from the row above
+  (vertical, both diagonals) on two row buffers (previous and current row, by row
+  parity). An *upward* sweep does the mirror image (right-to-left and the three paths
+  from below). 4 paths: horizontal + vertical in each sweep; 5 paths: the downward sweep
+  carries four, the upward one only right-to-left.
+* The two sweeps run concurrently, one per thread, and meet in the middle: in phase 1 the
+  downward sweep does rows ``[0, H/2)`` and the upward sweep rows ``[H/2, H)``, each
+  computing the census cost of its rows (:func:`stereo.kernels.census.census_cost_row`,
+  stored in the uint8 cost volume for the other sweep) and *storing* its 4-path partial
+  sum into the uint16 sum volume; in phase 2 each sweep continues into the other half,
+  reads the stored costs, adds the partial sum stored there by the other sweep, and the
+  row is final: sentinels are written and the selection rules run on it while it is in
+  cache (:func:`select_row_u16`: the shared per-pixel rules of
+  :mod:`stereo.postprocess.select` with 16-bit reductions). One barrier, no locks, no
+  shared accumulators: the output does not depend on the number of threads (with one
+  thread the halves simply run one after the other).
+* The upward sweep runs the same left-to-right code on mirrored row copies (L1/L2
+  resident): the compiled right-to-left loop was several times slower (measured).
+* SAD/BT costs come as a precomputed volume, read row by row.
+
+Memory traffic per cell (one disparity of one pixel; the H x W x Dp volumes):
+
+* cost volume: written once (phase 1), read once (phase 2): 2 bytes;
+* sum volume: written once (phase 1), read once (phase 2): 4 bytes;
+* nothing else scales with H * W * D: census codes and gradients are 20 bytes per
+  *pixel*; path buffers are ``3 * 2 * (W + 2) * (Dp + 2) * 2`` bytes per sweep (480 KiB
+  at W = 640, Dp = 64: they stay in the 2 MiB L2 of each core).
+
+Floor on this machine (2 cores, AMD EPYC with AVX-512, about 25 GB/s DRAM bandwidth):
+6 B/cell / 25 GB/s = 0.24 ns per cell, i.e. 4.2 Gcells/s for the whole machine: the 10
+MiddEval3-Q scenes (238 M cells) cannot take less than 57 ms, a 640x480 D=64 frame
+(19.7 M cells) 4.7 ms. (Recomputing the census cost in phase 2 instead of storing it
+would lower the floor to 4 B/cell but costs more compute than the 2 bytes save.) The
+previous design (kernels of :mod:`stereo.kernels.sgm`: cost volume written once and read
+by the three line families and the horizontal kernel, sum volume written once and
+read-modify-written three times) moves at least 1 + 4 + 2 + 3 * 4 = 19 B/cell: a floor of
+0.18 s for the 10 scenes.
+
+Reached (single thread, Adirondack-Q 718x496, D = 80, per cell): census cost about
+0.15 ns, the two sweeps' path steps about 1.1 ns (0.14 ns per path and cell), selection
+0.3 ns: about 2 ns per cell in all, some 8x the memory floor. The kernel is
+compute-bound: per path and cell about 7 int16 vector operations on 32 lanes, plus per
+pixel and path a horizontal minimum, loop set-up and index arithmetic, which dominate at
+small D. Whole pipeline, 2 threads: see the README speed table.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from numba import njit, prange
+
+from .. import flags
+from ..postprocess.select import lr_column, lr_rule, pixel_rules
+from .census import CHUNK, census_cost_row
+from .sgm import BIG, _mark_row_outside, padded_count
+
+_BORDER = int(flags.BORDER)
+
+SWEEP_PATHS = (4, 5, 8)
+"""Path counts the sweep kernel implements (16 paths use :mod:`stereo.kernels.sgm`)."""
+
+# Directions carried by each sweep besides its horizontal path: bit 0 vertical, bit 1 both
+# diagonals. Downward sweep: from above; upward sweep: from below.
+_DIRS = {4: (1, 1), 5: (3, 0), 8: (3, 3)}
+
+
+@njit(cache=True, inline="always")
+def _step4(c, hs, hm, hd, vs, vm, vd, as_, am, ad, bs, bm, bd, p1, p2h, p2v, p2a, p2b,
+           part, out, nd):
+    # Four SGM path steps fused in one pass over the disparities (the cost row is read
+    # once and the sum written once). Each is exactly sgm._step: src/dst buffers hold
+    # Dp+2 entries with BIG at 0 and nd+1; every operand is cast back to int16 so LLVM
+    # keeps 16-bit lanes. out = part + sum of the four (uint16, wraps like the real sum:
+    # the total of all paths fits in 16 bits, checked by the public API).
+    ndp = c.shape[0]
+    q1 = np.int16(p1)
+    hm16 = np.int16(hm)
+    vm16 = np.int16(vm)
+    am16 = np.int16(am)
+    bm16 = np.int16(bm)
+    hj = np.int16(hm16 + p2h)
+    vj = np.int16(vm16 + p2v)
+    aj = np.int16(am16 + p2a)
+    bj = np.int16(bm16 + p2b)
+    mh = BIG
+    mv = BIG
+    ma = BIG
+    mb = BIG
+    for j in range(ndp):
+        cj = np.int16(c[j])
+        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
+        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
+        x2 = np.int16(min(vs[j], vs[j + 2]) + q1)
+        v2 = np.int16(np.int16(min(min(vs[j + 1], x2), vj) - vm16) + cj)
+        x3 = np.int16(min(as_[j], as_[j + 2]) + q1)
+        v3 = np.int16(np.int16(min(min(as_[j + 1], x3), aj) - am16) + cj)
+        x4 = np.int16(min(bs[j], bs[j + 2]) + q1)
+        v4 = np.int16(np.int16(min(min(bs[j + 1], x4), bj) - bm16) + cj)
+        hd[j + 1] = v1
+        vd[j + 1] = v2
+        ad[j + 1] = v3
+        bd[j + 1] = v4
+        mh = min(mh, v1)
+        mv = min(mv, v2)
+        ma = min(ma, v3)
+        mb = min(mb, v4)
+        out[j] = np.uint16(part[j] + np.uint16(np.int16(np.int16(v1 + v2) + np.int16(v3 + v4))))
+    hd[nd + 1] = BIG
+    vd[nd + 1] = BIG
+    ad[nd + 1] = BIG
+    bd[nd + 1] = BIG
+    return mh, mv, ma, mb
+
+
+@njit(cache=True, inline="always")
+def _step2(c, hs, hm, hd, vs, vm, vd, p1, p2h, p2v, part, out, nd):
+    # _step4 with the horizontal and the vertical path only
+    ndp = c.shape[0]
+    q1 = np.int16(p1)
+    hm16 = np.int16(hm)
+    vm16 = np.int16(vm)
+    hj = np.int16(hm16 + p2h)
+    vj = np.int16(vm16 + p2v)
+    mh = BIG
+    mv = BIG
+    for j in range(ndp):
+        cj = np.int16(c[j])
+        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
+        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
+        x2 = np.int16(min(vs[j], vs[j + 2]) + q1)
+        v2 = np.int16(np.int16(min(min(vs[j + 1], x2), vj) - vm16) + cj)
+        hd[j + 1] = v1
+        vd[j + 1] = v2
+        mh = min(mh, v1)
+        mv = min(mv, v2)
+        out[j] = np.uint16(part[j] + np.uint16(np.int16(v1 + v2)))
+    hd[nd + 1] = BIG
+    vd[nd + 1] = BIG
+    return mh, mv
+
+
+@njit(cache=True, inline="always")
+def _step1(c, hs, hm, hd, p1, p2h, part, out, nd):
+    # _step4 with the horizontal path only
+    ndp = c.shape[0]
+    q1 = np.int16(p1)
+    hm16 = np.int16(hm)
+    hj = np.int16(hm16 + p2h)
+    mh = BIG
+    for j in range(ndp):
+        cj = np.int16(c[j])
+        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
+        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
+        hd[j + 1] = v1
+        mh = min(mh, v1)
+        out[j] = np.uint16(part[j] + np.uint16(v1))
+    hd[nd + 1] = BIG
+    return mh
+
+
+@njit(cache=True, inline="always")
+def _reset(buf):
+    # a path buffer that makes the next step start the path: zeros (with previous minimum
+    # 0, min(L(d), L(d+-1) + P1, 0 + P2) - 0 = 0, so L = C exactly), BIG at both ends
+    buf[:] = 0
+    buf[0] = BIG
+    buf[buf.shape[0] - 1] = BIG
+
+
+@njit(cache=True)
+def _sweep_row(y, dy, final, dirs, cost_row, guide, p1, p2lut, hb, rb, rm, zero, part_row,
+               out_row, nd):
+    # One row of a sweep whose rows are visited in the sense dy (+1 downward, -1 upward);
+    # pixels are always walked left to right in the arrays given (the upward sweep gets
+    # mirrored rows, see _sweep). Path buffers: hb (2, Dp+2) for the horizontal path (by
+    # step parity); rb (3, 2, W+2, Dp+2) row buffers of the vertical / diagonal a (from x-1)
+    # / diagonal b (from x+1) paths, by row parity, pixel x at index x+1 (columns 0 and W+1
+    # stay reset: a diagonal entering the image starts there); rm (3, 2, W+2) their minima.
+    # With ``final``, ``part_row`` (W, Dp) is added to this sweep's sums; otherwise ``zero``
+    # (1, Dp) is. The result goes to ``out_row`` (W, Dp). One loop per path set, no array
+    # variable reassigned and no branch on the path set inside the pixel loop: both
+    # defeated vectorisation or added per-pixel cost (measured).
+    h = guide.shape[0]
+    g = guide[y]
+    yp = y - dy
+    gp = guide[yp] if 0 <= yp < h else guide[y]
+    _reset(hb[1])
+    if final:
+        if dirs == 0:
+            _row1(cost_row, g, p1, p2lut, hb, part_row, 1, out_row, nd)
+        elif dirs == 1:
+            _row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
+        else:
+            _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
+    else:
+        if dirs == 0:
+            _row1(cost_row, g, p1, p2lut, hb, zero, 0, out_row, nd)
+        elif dirs == 1:
+            _row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+        else:
+            _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+
+
+@njit(cache=True)
+def _row1(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd):
+    w = cost_row.shape[0]
+    hmin = np.int16(0)
+    for x in range(w):
+        hc = x & 1
+        p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[max(x - 1, 0)]))]
+        hmin = _step1(cost_row[x], hb[hc ^ 1], hmin, hb[hc], p1, p2h, part[x * pmul], out_row[x], nd)
+
+
+@njit(cache=True)
+def _row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
+    w = cost_row.shape[0]
+    cur = y & 1
+    prv = cur ^ 1
+    hmin = np.int16(0)
+    for x in range(w):
+        hc = x & 1
+        gx = np.int32(g[x])
+        p2h = p2lut[abs(gx - np.int32(g[max(x - 1, 0)]))]
+        p2v = p2lut[abs(gx - np.int32(gp[x]))]
+        hmin, m1 = _step2(cost_row[x], hb[hc ^ 1], hmin, hb[hc], rb[0, prv, x + 1],
+                          rm[0, prv, x + 1], rb[0, cur, x + 1], p1, p2h, p2v, part[x * pmul],
+                          out_row[x], nd)
+        rm[0, cur, x + 1] = m1
+
+
+@njit(cache=True)
+def _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
+    w = cost_row.shape[0]
+    cur = y & 1
+    prv = cur ^ 1
+    hmin = np.int16(0)
+    for x in range(w):
+        hc = x & 1
+        gx = np.int32(g[x])
+        p2h = p2lut[abs(gx - np.int32(g[max(x - 1, 0)]))]
+        p2v = p2lut[abs(gx - np.int32(gp[x]))]
+        p2a = p2lut[abs(gx - np.int32(gp[max(x - 1, 0)]))]
+        p2b = p2lut[abs(gx - np.int32(gp[min(x + 1, w - 1)]))]
+        hmin, m1, m2, m3 = _step4(cost_row[x], hb[hc ^ 1], hmin, hb[hc], rb[0, prv, x + 1],
+                                  rm[0, prv, x + 1], rb[0, cur, x + 1], rb[1, prv, x],
+                                  rm[1, prv, x], rb[1, cur, x + 1], rb[2, prv, x + 2],
+                                  rm[2, prv, x + 2], rb[2, cur, x + 1], p1, p2h, p2v, p2a, p2b,
+                                  part[x * pmul], out_row[x], nd)
+        rm[0, cur, x + 1] = m1
+        rm[1, cur, x + 1] = m2
+        rm[2, cur, x + 1] = m3
+
+
+@njit(cache=True)
+def _census_row(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight, grad_cap,
+                invalid_cost, rev, grev, tmp, out):
+    # census cost row y into out (W, Dp) uint8
+    w = code_l.shape[1]
+    for x in range(w):
+        rev[x] = code_r[y, w - 1 - x]
+    if grad_weight > 0:
+        for x in range(w):
+            grev[x] = grad_r[y, w - 1 - x]
+    gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
+    census_cost_row(code_l[y], rev, gl_row, grev, min_disparity, nd, grad_weight, grad_cap,
+                    invalid_cost, out, tmp)
+
+
+@njit(cache=True, inline="always")
+def _mirror(src, dst):
+    # dst[x] = src[W - 1 - x] for (W, Dp) rows
+    w = src.shape[0]
+    n = src.shape[1]
+    for x in range(w):
+        s = src[w - 1 - x]
+        d = dst[x]
+        for j in range(n):
+            d[j] = s[j]
+
+
+@njit(cache=True)
+def _sweep(t, rows_from, rows_to, final, dirs, use_volume, volume, code_l, code_r, grad_l, grad_r,
+           guide, guide_m, p1, p2lut, min_disparity, nd, grad_weight, grad_cap, invalid_cost,
+           rev, grev, ctmp, hb, rb, rm, zero, fin, rkey, total, cm, pm, om,
+           ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist):
+    # Rows rows_from, ..., rows_to - dy of sweep t (t = 0 downward, 1 upward). Census
+    # costs are computed in phase 1 only, by whichever sweep reaches the row first, and
+    # stored in ``volume`` for the other sweep (1 byte per cell written and read back is
+    # cheaper than computing the census cost twice).
+    # The upward sweep walks its rows right to left by running the same left-to-right
+    # code on mirrored copies (cost row -> cm, partial sums -> pm, its output om mirrored
+    # back, guide_m = mirrored guide): the compiled right-to-left loop ran several times
+    # slower (measured), the copies stay in L1/L2 and cost little.
+    dy = 1 if t == 0 else -1
+    y = rows_from
+    while y != rows_to:
+        if not final and not use_volume:
+            _census_row(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight,
+                        grad_cap, invalid_cost, rev[t], grev[t], ctmp[t], volume[y])
+        if t == 0:
+            if final:
+                _sweep_row(y, dy, True, dirs, volume[y], guide, p1, p2lut, hb[t], rb[t], rm[t],
+                           zero, total[y], fin[t], nd)
+            else:
+                _sweep_row(y, dy, False, dirs, volume[y], guide, p1, p2lut, hb[t], rb[t], rm[t],
+                           zero, total[y], total[y], nd)
+        else:
+            _mirror(volume[y], cm)
+            if final:
+                _mirror(total[y], pm)
+                _sweep_row(y, dy, True, dirs, cm, guide_m, p1, p2lut, hb[t], rb[t], rm[t], zero,
+                           pm, om, nd)
+                _mirror(om, fin[t])
+            else:
+                _sweep_row(y, dy, False, dirs, cm, guide_m, p1, p2lut, hb[t], rb[t], rm[t], zero,
+                           pm, om, nd)
+                _mirror(om, total[y])
+        if final:
+            _mark_row_outside(fin[t], min_disparity, nd)
+            select_row_u16(fin[t], nd, min_disparity, ratio, subpixel, lr_max_diff, disp[y],
+                           mask[y], best[y], second[y], lr_dist[y], rkey[t])
+        y += dy
+
+
+_NO_RKEY = np.uint32(0xFFFFFFFF)
+
+
+@njit(cache=True)
+def select_row_u16(costs, nd, min_disparity, ratio, subpixel, lr_max_diff, disp, mask, best_out,
+                   second_out, lr_out, rkey):
+    """:func:`stereo.postprocess.select.select_row` for a uint16 row (W, Dp) with ``nd`` real
+    disparities (sentinel 65535), same outputs, with 16-bit-friendly reductions.
+
+    The per-pixel rules are the shared ones (:func:`~stereo.postprocess.select.pixel_rules`,
+    :func:`~stereo.postprocess.select.lr_rule`); only the reductions differ: the winner and
+    its index come from one pass over uint32 keys ``cost << 16 | k`` (the smallest key is
+    the smallest cost, ties to the smallest k, as in select_row), and the right image's
+    winners likewise (16 lanes per AVX-512 vector instead of 8 for int64 keys, and no copy
+    of the row to an unpadded array). ``rkey``: uint32 scratch (W,). ``costs`` is used as
+    scratch: its content is undefined afterwards.
+    Tested equal to select_row (tests/test_sgm_kernels.py).
+    """
+    w = costs.shape[0]
+    sent64 = np.int64(65535)
+    do_lr = lr_max_diff >= 0.0
+    if do_lr:
+        for j in range(w):
+            rkey[j] = _NO_RKEY
+        for x in range(w):
+            # right column x_r = x - min_disparity - k, stored reversed (see select._right_keys)
+            k_lo = max(0, x - min_disparity - w + 1)
+            k_hi = min(nd - 1, x - min_disparity)
+            if k_hi < k_lo:
+                continue
+            j0 = w - 1 - x + min_disparity + k_lo
+            n = k_hi - k_lo + 1
+            seg = costs[x, k_lo:k_hi + 1]
+            dst = rkey[j0:j0 + n]
+            for i in range(n):
+                dst[i] = min(dst[i], (np.uint32(seg[i]) << np.uint32(16)) | np.uint32(k_lo + i))
+    for x in range(w):
+        row = costs[x]
+        kmin = _NO_RKEY
+        for k in range(nd):
+            kmin = min(kmin, (np.uint32(row[k]) << np.uint32(16)) | np.uint32(k))
+        best = np.int64(kmin >> np.uint32(16))
+        lr_out[x] = np.nan
+        if best == sent64:
+            disp[x] = np.nan
+            mask[x] = _BORDER
+            best_out[x] = sent64
+            second_out[x] = sent64
+            continue
+        kb = np.int64(kmin & np.uint32(0xFFFF))
+        cm = np.int64(row[kb - 1]) if kb > 0 else sent64
+        cp = np.int64(row[kb + 1]) if kb < nd - 1 else sent64
+        # best non-adjacent cost: the row is scratch (the right-image keys are already
+        # taken), so blank the winner and its neighbours and take one full-length minimum
+        # (faster than two loops of varying length)
+        row[max(kb - 1, 0)] = 65535
+        row[kb] = 65535
+        row[min(kb + 1, nd - 1)] = 65535
+        smin = np.uint16(65535)
+        for k in range(nd):
+            smin = min(smin, row[k])
+        second = np.int64(smin)
+        best_out[x] = best
+        second_out[x] = second
+        d, m = pixel_rules(best, second, kb, cm, cp, nd, sent64, ratio, subpixel, min_disparity)
+        if do_lr:
+            xr = lr_column(x, d)
+            if 0 <= xr < w:
+                key = rkey[w - 1 - xr]
+                if (key >> np.uint32(16)) != np.uint32(65535):
+                    dist, bit = lr_rule(d, np.int64(key & np.uint32(0xFFFF)), min_disparity,
+                                        lr_max_diff)
+                    lr_out[x] = dist
+                    m |= bit
+        mask[x] = m
+        disp[x] = np.nan if m != 0 else d
+
+
+@njit(cache=True, parallel=True)
+def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, p2lut, dirs_down,
+                 dirs_up, min_disparity, nd, ndp, grad_weight, grad_cap, invalid_cost, total,
+                 ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist):
+    """Aggregate and select an image (or stripe) in two concurrent sweeps; see the module doc.
+
+    Cost: ``volume`` (H, W, Dp) uint8, padded like :func:`stereo.kernels.sgm.pad_cost`;
+    with ``use_volume`` it is read as given, otherwise it is scratch (may be uninitialised)
+    and census costs are computed into it from ``code_l``/``code_r`` (H, W) uint64 and, with
+    ``grad_weight > 0``, ``grad_l``/``grad_r`` (H, W) int16 (exactly as
+    :func:`stereo.kernels.census.census_cost_volume` with ``nd`` disparities).
+    ``guide``: (H, W) uint8 for the adaptive P2 (``p2lut``). ``dirs_down``/``dirs_up``:
+    paths carried besides the horizontal one (0 none, 1 vertical, 3 vertical and both
+    diagonals). ``total``: (H, W, Dp) uint16 scratch, may be uninitialised. Fills the
+    (H, W) selection outputs ``disp`` ... ``lr_dist``.
+    """
+    h, w = guide.shape
+    rev = np.zeros((2, w + CHUNK), np.uint64)     # reversed right rows + spare entries
+    grev = np.zeros((2, w + CHUNK), np.int16)
+    ctmp = np.empty((2, nd + CHUNK), np.uint8)
+    hb = np.full((2, 2, ndp + 2), BIG, np.int16)   # entries 0 and Dp+1 are never written
+    cm = np.empty((w, ndp), np.uint8)                # mirrored rows of the upward sweep
+    pm = np.empty((w, ndp), np.uint16)
+    om = np.empty((w, ndp), np.uint16)
+    guide_m = np.empty((h, w), np.uint8)
+    for y in range(h):
+        for x in range(w):
+            guide_m[y, x] = guide[y, w - 1 - x]
+    rb = np.zeros((2, 3, 2, w + 2, ndp + 2), np.int16)
+    rb[:, :, :, :, 0] = BIG
+    rb[:, :, :, :, ndp + 1] = BIG
+    rm = np.zeros((2, 3, 2, w + 2), np.int16)
+    zero = np.zeros((1, ndp), np.uint16)
+    fin = np.empty((2, w, ndp), np.uint16)
+    rkey = np.empty((2, w), np.uint32)
+    mid = h // 2
+    for phase in range(2):
+        final = phase == 1
+        for t in prange(2):
+            dirs = dirs_down if t == 0 else dirs_up
+            if t == 0:
+                a, b = (0, mid) if not final else (mid, h)
+            else:
+                a, b = (h - 1, mid - 1) if not final else (mid - 1, -1)
+            _sweep(np.int64(t), a, b, final, dirs, use_volume, volume, code_l, code_r, grad_l,
+                   grad_r, guide, guide_m, p1, p2lut, min_disparity, nd, grad_weight, grad_cap,
+                   invalid_cost, rev, grev, ctmp, hb, rb, rm, zero, fin, rkey, total, cm, pm, om,
+                   ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist)
+
+
+def sweep_padded_count(num_disparities: int) -> int:
+    """Padded disparity count of the sweeps' volumes (as :func:`stereo.kernels.sgm.padded_count`)."""
+    return padded_count(num_disparities)
+
+
+def _run(use_volume, volume, codes, grads, grad_weight, grad_cap, invalid_cost, guide, p1, p2lut,
+         paths, min_disparity, nd, ratio, subpixel, lr_max_diff):
+    from .sgm import _selection_arrays, _sum_volume
+    from ..postprocess.select import Selection
+
+    if paths not in _DIRS:
+        raise ValueError(f"the sweep kernel implements {SWEEP_PATHS} paths, not {paths}")
+    h, w = guide.shape
+    ndp = sweep_padded_count(nd)
+    total = _sum_volume((h, w, ndp), True)
+    outputs = _selection_arrays(h, w)
+    down, up = _DIRS[paths]
+    if not use_volume:
+        volume = _cost_scratch((h, w, ndp))
+    sweep_select(use_volume, volume, codes[0], codes[1], grads[0], grads[1],
+                 np.ascontiguousarray(guide), np.int32(p1), p2lut, np.int64(down), np.int64(up),
+                 np.int64(min_disparity), np.int64(nd), np.int64(ndp), np.int64(grad_weight),
+                 np.int64(grad_cap), np.int64(invalid_cost), total, np.int64(ratio),
+                 np.int64(subpixel), np.float64(lr_max_diff), *outputs)
+    return Selection(*outputs)
+
+
+_NO_CODES = np.zeros((1, 1), np.uint64)
+_NO_GRADS = np.zeros((1, 1), np.int16)
+_NO_VOLUME = np.zeros((1, 1, 16), np.uint8)
+_SCRATCH = threading.local()
+
+
+def _cost_scratch(shape):
+    # the census cost volume, kept per Python thread between calls up to a size (fresh
+    # pages cost about as much to fault in as the sweeps take to fill them)
+    n = shape[0] * shape[1] * shape[2]
+    from .sgm import WORKSPACE_MAX_BYTES
+    if n > WORKSPACE_MAX_BYTES // 2:
+        return np.empty(shape, np.uint8)
+    buf = getattr(_SCRATCH, 'buf', None)
+    if buf is None or buf.size < n:
+        _SCRATCH.buf = None
+        buf = np.empty(n, np.uint8)
+        _SCRATCH.buf = buf
+    return buf[:n].reshape(shape)
+
+
+def sweep_select_census(code_l, code_r, grad_l, grad_r, grad_weight, grad_cap, invalid_cost, guide,
+                        p1, p2lut, paths, min_disparity, num_disparities, ratio, subpixel,
+                        lr_max_diff):
+    """Census costs computed on the fly, ``paths`` (4, 5, 8) SGM paths, shared selection.
+
+    Same result as ``aggregate_select(census_cost_volume(...), guide, ...)`` of
+    :mod:`stereo.kernels.sgm` (bit for bit) without the cost volume. ``grad_l``/``grad_r``
+    are not read when ``grad_weight == 0`` (pass any int16 2-D arrays).
+    Returns a :class:`stereo.postprocess.select.Selection`.
+    """
+    if not grad_weight:
+        grad_l = grad_r = _NO_GRADS
+    return _run(False, _NO_VOLUME, (np.ascontiguousarray(code_l), np.ascontiguousarray(code_r)),
+                (np.ascontiguousarray(grad_l), np.ascontiguousarray(grad_r)), grad_weight, grad_cap,
+                invalid_cost, guide, p1, p2lut, paths, min_disparity, num_disparities, ratio,
+                subpixel, lr_max_diff)
+
+
+def sweep_select_volume(cost, guide, p1, p2lut, paths, min_disparity, ratio, subpixel, lr_max_diff,
+                        num_disparities=None):
+    """:func:`stereo.kernels.sgm.aggregate_select` (4, 5 or 8 paths) in two sweeps: same output.
+
+    ``cost``: (H, W, D) uint8, or already padded with ``num_disparities`` real ones.
+    """
+    nd = cost.shape[2] if num_disparities is None else num_disparities
+    ndp = sweep_padded_count(nd)
+    if cost.shape[2] != ndp:
+        cost = np.pad(cost[:, :, :nd], ((0, 0), (0, 0), (0, ndp - nd)), constant_values=255)
+    return _run(True, np.ascontiguousarray(cost), (_NO_CODES, _NO_CODES), (_NO_GRADS, _NO_GRADS), 0,
+                0, 0, guide, p1, p2lut, paths, min_disparity, nd, ratio, subpixel, lr_max_diff)
