@@ -33,6 +33,8 @@ Protocol, per method and scene:
   pixels, before filling) reported separately.
 * Depth: ``abs_rel`` is the AbsRel of metric depth (``depth_from_disparity`` of the
   dense output vs of the ground truth) on non-occluded pixels.
+* Pixel locking (:mod:`stereo.locking`): peak-to-peak of the mean signed error against the
+  fractional part of the true disparity, non-occluded valid pixels off by less than 1 px.
 * Throughput: ``W * H * N / time_s`` disparity hypotheses per second (reported in
   millions, ``mdisp_per_s``).
 
@@ -54,6 +56,7 @@ import cv2
 import numpy as np
 
 from .errors import ParameterError
+from .locking import locking_markdown, locking_png, locking_stats
 from .metrics import depth_errors, fill_invalid_like_sdk, middlebury_errors
 from .validation import check_int, to_gray
 
@@ -355,6 +358,7 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
                 row = {"scene": scene_name, "method": name, "width": w, "height": h,
                        "ndisp": scene.calib.ndisp, "min_disparity": lo, "num_disparities": n}
                 row.update(_score(scene, disp, gt_depth))
+                row["locking"] = locking_stats(disp, scene.gt, scene.nonocc)
                 row.update({"first_call_s": first, "time_s": median, "times_s": times,
                             "mdisp_per_s": w * h * n / median / 1e6 if median > 0 else float("nan")})
                 report.rows.append(row)
@@ -363,6 +367,9 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
                         colorize_disparity(disp, vmin=vlo, vmax=max(vhi, vlo + 1)))
                     report.images[f"{scene_name}_{name}_error.png"] = _png(
                         error_map(disp, scene.gt, scene.gt_known, max_error=ERROR_MAP_MAX_PX))
+            if images:
+                report.images[f"{scene_name}_locking.png"] = _png(locking_png(
+                    {r["method"]: r["locking"] for r in report.rows if r["scene"] == scene_name}, scene_name))
     finally:
         bar.close()
     for name in method_names:
@@ -380,6 +387,8 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
             "bad/avgerr/rms: Middlebury dense scoring (invalid pixels filled with the smaller scanline "
             "neighbour); density: percent of evaluated pixels valid before filling",
             "abs_rel: AbsRel of metric depth of the dense output vs ground-truth depth, nonocc pixels",
+            "px are the pixels of the maps (MiddEval3 Q: quarter resolution; quarter-res bad0.5 = "
+            "official full-res bad 2.0); lock: pixel-locking peak-to-peak, px (stereo.locking)",
             "mdisp_per_s: W*H*N / time_s / 1e6; means are unweighted over scenes",
             "error maps: |d - gt| green (0) to red (>= 4 px), blue = no output, black = no ground truth",
         ],
@@ -393,9 +402,11 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
 
 _TABLE_COLUMNS = (
     # header, getter, format
+    ("bad0.5", lambda r: r["nonocc"]["bad0.5"], "{:.2f}"),
     ("bad1", lambda r: r["nonocc"]["bad1"], "{:.2f}"),
     ("bad2", lambda r: r["nonocc"]["bad2"], "{:.2f}"),
     ("avgerr", lambda r: r["nonocc"]["avgerr"], "{:.2f}"),
+    ("lock", lambda r: r["locking"]["ptp"], "{:.3f}"),
     ("bad2-all", lambda r: r["all"]["bad2"], "{:.2f}"),
     ("dens%", lambda r: r["density"], "{:.1f}"),
     ("AbsRel%", lambda r: 100.0 * r["abs_rel"], "{:.2f}"),
@@ -435,7 +446,9 @@ def _safe(getter, row):
 def format_table(report: BenchReport) -> str:
     """Fixed-width text table: one row per scene x method, then the per-method means.
 
-    bad1/bad2/avgerr are on non-occluded pixels (percent, percent, px); bad2-all on every
+    bad0.5/bad1/bad2/avgerr are on non-occluded pixels (percent, px of the maps: for
+    MiddEval3 "Q" scenes quarter-resolution px, so bad0.5 there is the official full-res
+    "bad 2.0"); lock = pixel-locking peak-to-peak (px, :mod:`stereo.locking`); bad2-all on every
     pixel with ground truth; dens% = valid output before filling; AbsRel% of metric
     depth; ms = median wall time; first_s = warm-up call; Mdisp/s = W*H*N per second / 1e6.
     """
@@ -497,6 +510,7 @@ def markdown_report(report: BenchReport) -> str:
     parts += ["## Depth and speed", "",
               _md_table(["scene", "method", "range", "AbsRel %", "delta<1.25 %", "time ms", "first call s",
                          "Mdisp/s"], speed_rows), ""]
+    parts += [locking_markdown(report.rows)]
     if report.images:
         parts += ["Pictures: `<scene>_<method>_disp.png`, `<scene>_<method>_error.png`, "
                   "`<scene>_gt.png`.", ""]
