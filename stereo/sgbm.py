@@ -18,7 +18,8 @@ Pipeline of :meth:`SGBM.match`:
 4. Selection (:mod:`stereo.postprocess.select`): winner-takes-all, OpenCV-style
    uniqueness, sub-pixel fit, left-right check from the same aggregated volume,
    out-of-range winners invalid.
-5. Speckle filter, 3x3 median over valid pixels, confidence, optional background fill.
+5. Speckle filter, 3x3 median over valid pixels, sub-pixel plane-fit refinement
+   (:mod:`stereo.postprocess.refine`), confidence, optional background fill.
 
 Memory: the cost (1 byte) and sum (2 bytes) volumes take ``3 * H * W * Dp`` bytes, where
 ``Dp`` is D rounded up to a multiple of 16 (whole vector iterations in the path loops; the
@@ -55,6 +56,7 @@ from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background
 from .postprocess.median import median3x3_valid
+from .postprocess.refine import refine_planes
 from .postprocess.speckle import remove_speckles
 from .postprocess.select import check_selection_params
 from .result import MatchResult
@@ -96,6 +98,11 @@ class SGBM:
             default 50).
         speckle_range: max disparity step inside one speckle region, pixels.
         median: apply the 3x3 median over valid pixels.
+        refine_radius, refine_step, refine_tau: sub-pixel refinement after the median
+            (:mod:`stereo.postprocess.refine`): each valid disparity becomes the value of
+            a least-squares plane through the samples ``refine_step`` px apart within
+            ``refine_radius`` px whose disparity is within ``refine_tau`` px of it.
+            Defaults 9 / 3 / 1.0 (7 x 7 samples); ``refine_radius = 0`` disables.
         fill: fill invalid pixels along scanlines with the background (dense output;
             filled pixels keep their invalid reason and gain ``FILLED``).
         threads: Numba threads for this matcher (None = Numba's current setting). The
@@ -121,6 +128,9 @@ class SGBM:
     speckle_size: int = 50
     speckle_range: float = 2.0
     median: bool = True
+    refine_radius: int = 9
+    refine_step: int = 3
+    refine_tau: float = 1.0
     fill: bool = False
     threads: int | None = None
     max_volume_mb: int = 768
@@ -162,6 +172,9 @@ class SGBM:
         check_selection_params(self.uniqueness_ratio, self.subpixel, self.lr_max_diff)
         check_int(self.speckle_size, "speckle_size", minimum=0)
         check_float(self.speckle_range, "speckle_range", minimum=0.0)
+        check_int(self.refine_radius, "refine_radius", minimum=0, maximum=64)
+        check_int(self.refine_step, "refine_step", minimum=1, maximum=64)
+        check_float(self.refine_tau, "refine_tau", minimum=0.0)
         for name in ("median", "fill"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ParameterError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -231,6 +244,10 @@ class SGBM:
             remove_speckles(disp, mask, self.speckle_size, self.speckle_range)
         if self.median:
             disp = median3x3_valid(disp)
+        if self.refine_radius:
+            disp = refine_planes(disp, self.refine_radius, self.refine_step, self.refine_tau)
+            # the promise of the docstring: valid values lie inside the searched range
+            np.clip(disp, self.min_disparity, self.min_disparity + nd - 1, out=disp)
         # compute() returns the disparity only: skip the confidence there
         conf = (confidence_map(disp, best, second, lrd, self.lr_max_diff, sentinel=65535)
                 if want_confidence else None)

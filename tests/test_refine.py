@@ -1,0 +1,77 @@
+"""Plane-fit sub-pixel refinement: kernel vs NumPy twin, planes kept, staircases undone, real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from naive import naive_plane_refine
+from stereo.errors import InputError, ParameterError
+from stereo.kernels.refine import plane_refine
+from stereo.postprocess.refine import refine_planes
+
+
+def _random_map(seed, shape=(23, 31)):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    d = 20.0 + 0.11 * xx - 0.07 * yy + rng.normal(0, 0.3, shape)
+    d[:, shape[1] // 2:] += 6.0                      # a depth edge
+    d[rng.random(shape) < 0.2] = np.nan              # holes
+    return d.astype(np.float32)
+
+
+@pytest.mark.parametrize("radius,step,tau", [(1, 1, 1.0), (3, 1, 0.5), (4, 2, 1.0), (9, 3, 1.0), (2, 5, 1.0)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_kernel_matches_numpy_twin(radius, step, tau, seed):
+    d = _random_map(seed)
+    out = np.empty_like(d)
+    plane_refine(d, np.int64(radius), np.int64(step), np.float32(tau), out)
+    ref = naive_plane_refine(d, radius, step, tau)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(d))
+    np.testing.assert_allclose(out, ref, rtol=0, atol=2e-5, equal_nan=True)
+
+
+def test_degenerate_windows_fit_a_line_or_keep_the_value():
+    d = np.full((6, 7), np.nan, np.float32)
+    d[3, 3] = 4.0                        # alone: kept
+    d[0, :] = [1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.5]   # one row: line fit along it
+    d[5, 0], d[4, 1] = 7.0, 7.5                      # a diagonal pair: their mean
+    out = refine_planes(d, radius=1, step=1)
+    assert out[3, 3] == np.float32(4.0)
+    np.testing.assert_allclose(out[0, 1:-2], [1.2, 1.4, 1.6, 1.8], atol=1e-6)
+    np.testing.assert_allclose(out[0, 0], 1.0, atol=1e-6)
+    np.testing.assert_allclose(out[5, 0], 7.25, atol=1e-6)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(d))
+    np.testing.assert_allclose(out, naive_plane_refine(d, 1, 1, 1.0), atol=1e-6, equal_nan=True)
+
+
+def test_planes_are_kept_and_staircases_undone_without_bleeding_across_edges():
+    yy, xx = np.mgrid[:60, :80]
+    steep = (12.0 + 0.37 * xx - 0.21 * yy).astype(np.float32)   # only columns stay within tau
+    np.testing.assert_allclose(refine_planes(steep), steep, atol=1e-4)
+    truth = (12.0 + 0.15 * xx - 0.09 * yy).astype(np.float32)
+    truth[:, 40:] += 8.0
+    np.testing.assert_allclose(refine_planes(truth), truth, atol=1e-4)
+    stairs = np.round(truth)                      # fully pixel-locked surface
+    out = refine_planes(stairs)
+    inner = (slice(10, 50), np.r_[10:30, 50:70])
+    before = np.abs(stairs - truth)[inner].mean()
+    after = np.abs(out - truth)[inner].mean()
+    assert before > 0.2 and after < 0.05, (before, after)
+    # next to the edge the other surface (8 px away) is never used
+    assert np.abs(out - truth)[:, 35:45].max() < 0.5
+
+
+def test_parameters_and_inputs_are_checked():
+    d = np.zeros((4, 4), np.float32)
+    with pytest.raises(ParameterError, match="step"):
+        refine_planes(d, step=0)
+    with pytest.raises(ParameterError, match="radius"):
+        refine_planes(d, radius=-1)
+    with pytest.raises(InputError, match="2-D"):
+        refine_planes(np.zeros(4, np.float32))
+    src = _random_map(3)
+    before = src.copy()
+    np.testing.assert_array_equal(refine_planes(src, radius=0), src)
+    refine_planes(src)
+    np.testing.assert_array_equal(src, before)    # input untouched
