@@ -102,7 +102,7 @@ class SGBM:
             (:mod:`stereo.postprocess.refine`): each valid disparity becomes the value of
             a least-squares plane through the samples ``refine_step`` px apart within
             ``refine_radius`` px whose disparity is within ``refine_tau`` px of it.
-            Defaults 9 / 3 / 1.0 (7 x 7 samples); ``refine_radius = 0`` disables.
+            Defaults 6 / 3 / 1.0 (5 x 5 samples over 13 x 13 px); 0 disables.
         fill: fill invalid pixels along scanlines with the background (dense output;
             filled pixels keep their invalid reason and gain ``FILLED``).
         threads: Numba threads for this matcher (None = Numba's current setting). The
@@ -128,7 +128,7 @@ class SGBM:
     speckle_size: int = 50
     speckle_range: float = 2.0
     median: bool = True
-    refine_radius: int = 9
+    refine_radius: int = 6
     refine_step: int = 3
     refine_tau: float = 1.0
     fill: bool = False
