@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 
-# Reassociation lets the window sums vectorise; no 'nnan': the NaN tests must stay.
+# Reassociation lets the sums be reordered; no 'nnan': the NaN tests must stay.
 @njit(cache=True, parallel=True, fastmath={"reassoc", "contract", "nsz"})
 def plane_refine(disp, radius, step, tau, out):
     """Write the refined map of ``disp`` (float32 (H, W), NaN invalid) into ``out``.
@@ -36,8 +36,6 @@ def plane_refine(disp, radius, step, tau, out):
     integers, disparity differences at most ``tau``); the 3x3 solve is float64.
     """
     h, w = disp.shape
-    k = radius // step
-    full = np.float32((2 * k + 1) * (2 * k + 1))
     for y in prange(h):
         # sample rows/columns p + i * step, |i * step| <= radius, inside the image
         y0 = y - (min(y, radius) // step) * step
