@@ -47,49 +47,46 @@ def plane_refine(disp, radius, step, tau, out):
                 continue
             x0 = x - (min(x, radius) // step) * step
             x1 = x + (min(w - 1 - x, radius) // step) * step + 1
-            # Moments of the whole (border-clipped) sample rectangle, then those of the
-            # excluded samples taken off: few are excluded on most pixels, so the loop
-            # over samples needs three sums (and rarely the branch) instead of nine.
-            nx = 0
-            su1 = 0
-            suu1 = 0
-            for xx in range(x0, x1, step):
-                nx += 1
-                su1 += xx - x
-                suu1 += (xx - x) * (xx - x)
-            ny = 0
-            sv1 = 0
-            svv1 = 0
-            for yy in range(y0, y1, step):
-                ny += 1
-                sv1 += yy - y
-                svv1 += (yy - y) * (yy - y)
-            s0 = np.float32(nx * ny)
-            su = np.float32(ny * su1)
-            sv = np.float32(nx * sv1)
-            suu = np.float32(ny * suu1)
-            svv = np.float32(nx * svv1)
-            suv = np.float32(su1 * sv1)
+            # Per sample row, five branch-free sums (count, sum u, sum u^2, sum dd,
+            # sum dd*u); the row's v multiplies them into the nine plane sums once per row.
+            s0 = np.float32(0.0)
+            su = np.float32(0.0)
+            sv = np.float32(0.0)
+            suu = np.float32(0.0)
+            svv = np.float32(0.0)
+            suv = np.float32(0.0)
             sd = np.float32(0.0)
             sdu = np.float32(0.0)
             sdv = np.float32(0.0)
             for yy in range(y0, y1, step):
                 v = np.float32(yy - y)
                 drow = disp[yy]
+                n_i = np.float32(0.0)
+                su_i = np.float32(0.0)
+                suu_i = np.float32(0.0)
+                sd_i = np.float32(0.0)
+                sdu_i = np.float32(0.0)
                 for xx in range(x0, x1, step):
                     u = np.float32(xx - x)
                     dd = drow[xx] - dc
-                    if abs(dd) <= tau:           # False for NaN samples
-                        sd += dd
-                        sdu += dd * u
-                        sdv += dd * v
-                    else:
-                        s0 -= np.float32(1.0)
-                        su -= u
-                        sv -= v
-                        suu -= u * u
-                        svv -= v * v
-                        suv -= u * v
+                    ok = abs(dd) <= tau          # False for NaN samples
+                    wt = np.float32(1.0) if ok else np.float32(0.0)
+                    dd = dd if ok else np.float32(0.0)
+                    wu = wt * u
+                    n_i += wt
+                    su_i += wu
+                    suu_i += wu * u
+                    sd_i += dd
+                    sdu_i += dd * u
+                s0 += n_i
+                su += su_i
+                sv += v * n_i
+                suu += suu_i
+                svv += v * v * n_i
+                suv += v * su_i
+                sd += sd_i
+                sdu += sdu_i
+                sdv += v * sd_i
             # Cramer's rule on the symmetric 3x3 normal equations (the centre always counts)
             a11 = np.float64(s0)
             a12 = np.float64(su)
