@@ -38,7 +38,9 @@ Defaults were chosen on the 10 MiddEval3 quarter-resolution training scenes
 sub-pixel, LR tolerance 1 px, speckle 50 px / 2 px, 3x3 median: 7.84 % mean vs 15.64 % for
 OpenCV StereoSGBM (MODE_SGBM) and 14.22 % for MODE_HH. Each of adaptive P2 (-1.1 points),
 the gradient term (-0.4), uniqueness 5 instead of 10 (-0.3) and speckle 50 instead of 100
-(-0.05) helped; 16 paths gave no gain for twice the aggregation time.
+(-0.05) helped; 16 paths gave no gain for twice the aggregation time. The plane-fit
+refinement (issue 9) then took bad0.5 from 19.72 to 18.28 % and the pixel-locking
+peak-to-peak from 0.073 to 0.050 px (bad2 7.63 -> 7.57 %) for about 12 % more CPU time.
 """
 
 from __future__ import annotations
