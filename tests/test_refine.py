@@ -112,3 +112,14 @@ def test_refinement_lowers_subpixel_error_and_locking_on_middlebury(scene, bad05
     # refinement never invents pixels nor leaves the searched range
     np.testing.assert_array_equal(np.isnan(refined), np.isnan(plain))
     assert np.nanmin(refined) >= lo and np.nanmax(refined) <= lo + n - 1
+
+
+@pytest.mark.parametrize("kwargs,match", [({"refine_radius": -1}, "refine_radius"),
+                                          ({"refine_step": 0}, "refine_step"),
+                                          ({"refine_tau": -0.5}, "refine_tau"),
+                                          ({"refine_radius": 2.5}, "refine_radius")])
+def test_sgbm_refine_parameters_are_validated(kwargs, match):
+    from stereo.sgbm import SGBM
+
+    with pytest.raises(ParameterError, match=match):
+        SGBM(0, 16, **kwargs)
