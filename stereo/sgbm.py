@@ -39,8 +39,8 @@ sub-pixel, LR tolerance 1 px, speckle 50 px / 2 px, 3x3 median: 7.84 % mean vs 1
 OpenCV StereoSGBM (MODE_SGBM) and 14.22 % for MODE_HH. Each of adaptive P2 (-1.1 points),
 the gradient term (-0.4), uniqueness 5 instead of 10 (-0.3) and speckle 50 instead of 100
 (-0.05) helped; 16 paths gave no gain for twice the aggregation time. The plane-fit
-refinement (issue 9) then took bad0.5 from 19.72 to 18.28 % and the pixel-locking
-peak-to-peak from 0.073 to 0.050 px (bad2 7.63 -> 7.57 %) for about 12 % more CPU time.
+refinement (issue 9) then took bad0.5 from 19.72 to 18.30 % and the pixel-locking
+peak-to-peak from 0.073 to 0.040 px (bad2 7.63 -> 7.57 %) for about 12 % more CPU time.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background
 from .postprocess.median import median3x3_valid
-from .postprocess.refine import refine_planes
+from .postprocess.refine import refine_planes, sample_offsets
 from .postprocess.speckle import remove_speckles
 from .postprocess.select import check_selection_params
 from .result import MatchResult
@@ -100,11 +100,12 @@ class SGBM:
             default 50).
         speckle_range: max disparity step inside one speckle region, pixels.
         median: apply the 3x3 median over valid pixels.
-        refine_radius, refine_step, refine_tau: sub-pixel refinement after the median
+        refine_offsets, refine_tau: sub-pixel refinement after the median
             (:mod:`stereo.postprocess.refine`): each valid disparity becomes the value of
-            a least-squares plane through the samples ``refine_step`` px apart within
-            ``refine_radius`` px whose disparity is within ``refine_tau`` px of it.
-            Defaults 6 / 3 / 1.0 (5 x 5 samples over 13 x 13 px); 0 disables.
+            a least-squares plane through the samples ``p + (i, j)``, ``i, j`` in
+            ``0, +-refine_offsets`` (px), whose disparity is within ``refine_tau`` px of
+            it. Defaults ``(4, 12)`` (5 x 5 samples over 25 x 25 px) and 1.0; ``()``
+            disables.
         fill: fill invalid pixels along scanlines with the background (dense output;
             filled pixels keep their invalid reason and gain ``FILLED``).
         threads: Numba threads for this matcher (None = Numba's current setting). The
@@ -130,8 +131,7 @@ class SGBM:
     speckle_size: int = 50
     speckle_range: float = 2.0
     median: bool = True
-    refine_radius: int = 6
-    refine_step: int = 3
+    refine_offsets: tuple = (4, 12)
     refine_tau: float = 1.0
     fill: bool = False
     threads: int | None = None
@@ -174,8 +174,11 @@ class SGBM:
         check_selection_params(self.uniqueness_ratio, self.subpixel, self.lr_max_diff)
         check_int(self.speckle_size, "speckle_size", minimum=0)
         check_float(self.speckle_range, "speckle_range", minimum=0.0)
-        check_int(self.refine_radius, "refine_radius", minimum=0, maximum=64)
-        check_int(self.refine_step, "refine_step", minimum=1, maximum=64)
+        try:
+            offs = sample_offsets(self.refine_offsets)
+        except ParameterError as exc:
+            raise ParameterError(f"refine_offsets: {exc}") from None
+        object.__setattr__(self, "refine_offsets", tuple(int(o) for o in offs[offs > 0]))
         check_float(self.refine_tau, "refine_tau", minimum=0.0)
         for name in ("median", "fill"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
@@ -246,8 +249,8 @@ class SGBM:
             remove_speckles(disp, mask, self.speckle_size, self.speckle_range)
         if self.median:
             disp = median3x3_valid(disp)
-        if self.refine_radius:
-            disp = refine_planes(disp, self.refine_radius, self.refine_step, self.refine_tau)
+        if self.refine_offsets:
+            disp = refine_planes(disp, self.refine_offsets, self.refine_tau)
             # the promise of the docstring: valid values lie inside the searched range
             np.clip(disp, self.min_disparity, self.min_disparity + nd - 1, out=disp)
         # compute() returns the disparity only: skip the confidence there

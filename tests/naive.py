@@ -269,15 +269,15 @@ def naive_median_valid(disp):
 # --------------------------------------------------------------------------------------
 # Plane-fit sub-pixel refinement (stereo/kernels/refine.py)
 
-def naive_plane_refine(disp, radius, step, tau):
-    """Each finite pixel: least-squares plane through the window samples p + step*(i, j),
-    |step*i|, |step*j| <= radius, inside the image, within tau of the centre; value at p.
+def naive_plane_refine(disp, offsets, tau):
+    """Each finite pixel: least-squares plane through the samples p + (i, j), i and j in
+    0, +-offsets, inside the image, within tau of the centre; value at p.
     Samples spanning less than a plane (det <= 1e-3 * n**3): a line fit when they lie on one
     row or column, else their mean. NaN stays NaN."""
     disp = np.asarray(disp, np.float32)
     h, w = disp.shape
     out = disp.copy()
-    offs = [k * step for k in range(-(radius // step), radius // step + 1)]
+    offs = sorted({0} | {o for o in offsets} | {-o for o in offsets})
     for y in range(h):
         for x in range(w):
             dc = disp[y, x]
