@@ -5,8 +5,8 @@ offsets from p, pixels) is fitted by least squares to the valid window samples q
 disparity lies within ``tau`` px of ``d_p`` ("consistent": the same surface; the other
 side of a depth edge is left out). The samples are the pixels ``p + (o_i, o_j)`` for every
 pair of entries of a symmetric offset list ``offsets`` (e.g. ``-12, -4, 0, 4, 12``: a
-5 x 5 sample grid) that lie inside the image. The output is the plane's
-value at p, ``d_p + a``. When the samples do not span a plane (all on one line, e.g. on a
+5 x 5 sample grid) that lie inside the image. The output is the plane's value at p,
+``d_p + a``. When the samples do not span a plane (all on one line, e.g. on a
 steep slant where only the samples across it stay within tau) a line is fitted along
 that row or column, and along any other line their mean is used; invalid (NaN) pixels
 stay NaN.
@@ -16,10 +16,11 @@ Why: SGM represents a slanted surface as integer plateaus joined by one-disparit
 are biased towards integers (pixel locking) and carry independent noise. A plane through
 a window that spans several plateaus averages both out without bending the slant (a mean
 or median filter would round the staircase instead). A sparse pattern spans more
-plateaus for the same work; offsets growing geometrically (dense near p, far samples
-to span the plateaus) beat evenly spaced ones on both bad0.5 and locking. The consistency test is plain least squares
-with a hard gate: a gate growing with the distance from p (to keep steep slants) let
-outliers in and cost 4 points of bad0.5 on the MiddEval3 training scenes.
+plateaus for the same work; offsets growing geometrically (dense near p, far samples to
+span the plateaus) beat evenly spaced ones on both bad0.5 and locking. The consistency
+test is a hard gate: one growing with the distance from p (to keep steep slants) let
+outliers into the least squares and cost 4 points of bad0.5 on the MiddEval3 training
+scenes.
 """
 
 from __future__ import annotations
