@@ -264,3 +264,42 @@ def naive_median_valid(disp):
                 win = disp[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2]
                 out[y, x] = np.median(win[np.isfinite(win)])
     return out
+
+
+# --------------------------------------------------------------------------------------
+# Plane-fit sub-pixel refinement (stereo/kernels/refine.py)
+
+def naive_plane_refine(disp, offsets, tau):
+    """Each finite pixel: least-squares plane through the samples p + (i, j), i and j in
+    0, +-offsets, inside the image, within tau of the centre; value at p.
+    Samples spanning less than a plane (det <= 1e-3 * n**3): a line fit when they lie on one
+    row or column, else their mean. NaN stays NaN."""
+    disp = np.asarray(disp, np.float32)
+    h, w = disp.shape
+    out = disp.copy()
+    offs = sorted({0} | {o for o in offsets} | {-o for o in offsets})
+    for y in range(h):
+        for x in range(w):
+            dc = disp[y, x]
+            if not np.isfinite(dc):
+                continue
+            rows = []
+            for v in offs:
+                for u in offs:
+                    yy, xx = y + v, x + u
+                    if 0 <= yy < h and 0 <= xx < w and abs(float(disp[yy, xx]) - float(dc)) <= tau:
+                        rows.append((1.0, u, v, float(disp[yy, xx]) - float(dc)))
+            a = np.array(rows)
+            m = a[:, :3].T @ a[:, :3]
+            n = len(rows)
+            us, vs = a[:, 1], a[:, 2]
+            if np.linalg.det(m) > 1e-3 * n ** 3:
+                off = np.linalg.solve(m, a[:, :3].T @ a[:, 3])[0]
+            elif np.var(us) > 1e-3 and np.var(vs) <= 1e-3:
+                off = np.polyfit(us, a[:, 3], 1)[1]
+            elif np.var(vs) > 1e-3 and np.var(us) <= 1e-3:
+                off = np.polyfit(vs, a[:, 3], 1)[1]
+            else:
+                off = a[:, 3].mean()
+            out[y, x] = np.float32(float(dc) + off)
+    return out

@@ -47,6 +47,9 @@ Protocol, per method and scene:
 * Depth: ``abs_rel`` is the AbsRel of metric depth (``depth_from_disparity`` of the
   dense output vs of the ground truth) on non-occluded (Middlebury) / all GT (KITTI)
   pixels, when a calibration is known.
+* Pixel locking (:mod:`stereo.evaluation.locking`, Middlebury): peak-to-peak of the mean
+  signed error against the fractional part of the true disparity, non-occluded valid
+  pixels off by less than 1 px (native px).
 * Throughput: ``W * H * N / time_s`` disparity hypotheses per second (reported in
   millions, ``mdisp_per_s``).
 * Results in the official layouts (``write_report``): Middlebury SDK
@@ -72,6 +75,7 @@ from ..errors import ParameterError
 from .metrics import (DEFAULT_THRESHOLDS, depth_errors, disparity_errors, fill_invalid_like_sdk, kitti_errors,
                       middlebury_errors)
 from ..validation import check_int, to_gray
+from .locking import locking_markdown, locking_png, locking_stats
 
 BM_BLOCK_SIZE = 9
 SGBM_BLOCK_SIZE = 5
@@ -456,6 +460,7 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
                 if item.has_gt and layout == "middlebury":
                     row["resolution_factor"] = factor
                     row.update(_score_middlebury(item, disp, factor))
+                    row["locking"] = locking_stats(disp, item.gt, item.nonocc)
                 elif item.has_gt:
                     row.update(_score_kitti(item, disp))
                 row.update({"valid_fraction": 100.0 * float(np.count_nonzero(np.isfinite(disp))) / disp.size,
@@ -477,6 +482,10 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
                         report.images[f"{scene_name}_{name}_error.png"] = _png(render_error_map(
                             dense, item.gt, known_mask, max_error=ERROR_MAP_MAX_PX,
                             filled=known_mask & ~np.isfinite(disp), unit="native px"))
+            if images and any("locking" in r for r in report.rows if r["scene"] == scene_name):
+                report.images[f"{scene_name}_locking.png"] = _png(locking_png(
+                    {r["method"]: r["locking"] for r in report.rows
+                     if r["scene"] == scene_name and "locking" in r}, scene_name))
     finally:
         bar.close()
     weights = None
@@ -502,6 +511,8 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
             + (f"(factor {factor}: official bad 2.0 = native bad{2.0 / factor:g})" if factor
                else "(not reported: resolution unknown, pass --resolution F|H|Q)"),
             "abs_rel: AbsRel of metric depth of the dense output vs ground-truth depth, nonocc pixels",
+            "lock: pixel-locking peak-to-peak, native px (stereo.evaluation.locking): mean signed error "
+            "binned by the fractional part of the true disparity, nonocc pixels off by < 1 px",
             "mean: plain mean over scenes; weighted_mean: official MiddEval3 training weights "
             "renormalised over the scenes run" + ("" if weights else " (not available for these scenes)"),
             f"error maps: |d - gt| of the scored (filled) output, green (0) to red (>= {ERROR_MAP_MAX_PX:g} "
@@ -553,6 +564,7 @@ _MIDDLEBURY_COLUMNS = (
     ("bad1", _get("nonocc", "bad1"), "{:.2f}"),
     ("bad2", _get("nonocc", "bad2"), "{:.2f}"),
     ("avgerr", _get("nonocc", "avgerr"), "{:.2f}"),
+    ("lock", _get("locking", "ptp"), "{:.3f}"),
     ("bad2-all", _get("all", "bad2"), "{:.2f}"),
     ("dens%", _get("density"), "{:.1f}"),
     ("AbsRel%", _get("abs_rel", scale=100.0), "{:.2f}"),
@@ -715,6 +727,8 @@ def markdown_report(report: BenchReport) -> str:
     parts += ["## Depth and speed", "",
               _md_table(["scene", "method", "range", "AbsRel %", "delta<1.25 %", "time ms", "first call s",
                          "Mdisp/s"], speed_rows), ""]
+    if any("locking" in r for r in report.rows):
+        parts += [locking_markdown(report.rows), ""]
     if report.images:
         parts += ["Pictures: `<scene>_<method>_disp.png`, `<scene>_<method>_error.png` (hatched blue = "
                   "filled by the scoring rule), `<scene>_gt.png`.", ""]
