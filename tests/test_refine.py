@@ -97,8 +97,8 @@ needs_data = pytest.mark.skipif(not (ROOT / "Teddy" / "im0.png").is_file(),
 def test_refinement_lowers_subpixel_error_and_locking_on_middlebury(scene, min_gain, bad05_max, lock_max):
     from stereo.evaluation.bench import opencv_range
     from stereo.evaluation.locking import locking_stats
-    from stereo.metrics import disparity_errors
-    from stereo.middlebury_dataset import load_scene
+    from stereo.evaluation.metrics import disparity_errors
+    from stereo.evaluation.middlebury import load_scene
     from stereo.sgbm import SGBM
 
     sc = load_scene(ROOT, scene)
