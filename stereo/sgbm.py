@@ -66,7 +66,7 @@ from .kernels.pixel_costs import window_cost_volume
 from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
 from .kernels.sgm_sweep import SWEEP_PATHS, sweep_select_census, sweep_select_volume
 from .postprocess.confidence import confidence_map
-from .postprocess.fill import fill_background
+from .postprocess.fill import fill_background, fill_surface
 from .postprocess.median import median3x3_valid
 from .postprocess.refine import refine_planes, sample_offsets
 from .postprocess.speckle import remove_speckles
@@ -75,6 +75,10 @@ from .result import MatchResult
 from .validation import check_choice, check_float, check_int, pair_to_gray
 
 COSTS = ("census", "sad", "bt")
+FILL_MODES = ("surface", "background")
+# holes whose two ends differ by at most this many px lie inside one surface (the speckle
+# filter's default step inside one region)
+_SAME_SURFACE_PX = 2.0
 _MAX_COST = {"census": 63, "sad": 255, "bt": 255}
 # Penalty defaults per cost, in that cost's units (census: bits, sad/bt: grey levels).
 _DEFAULT_P = {"census": (10, 120), "sad": (12, 140), "bt": (12, 140)}
@@ -129,8 +133,14 @@ class SGBM:
             ``0, +-refine_offsets`` (px), whose disparity is within ``refine_tau`` px of
             it. Defaults ``(4, 12)`` (5 x 5 samples over 25 x 25 px) and 1.0; ``()``
             disables.
-        fill: fill invalid pixels along scanlines with the background (dense output;
-            filled pixels keep their invalid reason and gain ``FILLED``).
+        fill: dense output: fill invalid pixels (they keep their invalid reason and gain
+            ``FILLED``; :meth:`compute` then returns no NaN, so only :meth:`match`'s mask
+            tells estimates from fills).
+        fill_mode: ``"surface"`` (default): holes whose ends along a row or column lie
+            within 2 px are interpolated, the others take the background, and the filled
+            pixels are then plane-refined like valid ones
+            (:func:`stereo.postprocess.fill.fill_surface`); ``"background"``: the
+            Middlebury SDK rule (smaller scanline neighbour), nothing else.
         threads: Numba threads for this matcher (None = Numba's current setting). The
             output does not depend on it.
         max_volume_mb: memory budget for the cost + sum volumes, MiB; larger images are
@@ -157,6 +167,7 @@ class SGBM:
     refine_offsets: tuple = (4, 12)
     refine_tau: float = 1.0
     fill: bool = False
+    fill_mode: str = "surface"
     threads: int | None = None
     max_volume_mb: int = 768
     stripe_overlap: int = 48
@@ -203,6 +214,7 @@ class SGBM:
             raise ParameterError(f"refine_offsets: {exc}") from None
         object.__setattr__(self, "refine_offsets", tuple(int(o) for o in offs[offs > 0]))
         check_float(self.refine_tau, "refine_tau", minimum=0.0)
+        check_choice(self.fill_mode, "fill_mode", FILL_MODES)
         for name in ("median", "fill"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ParameterError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -281,9 +293,25 @@ class SGBM:
         conf = (confidence_map(disp, best, second, lrd, self.lr_max_diff, sentinel=65535)
                 if want_confidence else None)
         if self.fill:
-            disp, mask = fill_background(disp, mask)
+            disp = self._fill(disp, mask)
         return MatchResult(disparity=disp, mask=mask, min_disparity=self.min_disparity,
                            num_disparities=nd, confidence=conf)
+
+    def _fill(self, disp, mask):
+        """Dense map; ``mask`` (uint8 flags) gains FILLED in place on filled pixels."""
+        if self.fill_mode == "background":
+            out, new_mask = fill_background(disp, mask)
+        else:
+            out, new_mask = fill_surface(disp, mask, _SAME_SURFACE_PX)
+            if self.refine_offsets:
+                # the interpolated values are a coarse surface: the same plane fit as the
+                # valid pixels (samples: valid and filled), applied to the filled ones only
+                holes = np.isnan(disp) & ~np.isnan(out)
+                refined = refine_planes(out, self.refine_offsets, self.refine_tau)
+                out[holes] = refined[holes]
+                np.clip(out, self.min_disparity, self.min_disparity + self.num_disparities - 1, out=out)
+        mask[...] = new_mask
+        return out
 
     def _aggregate_select(self, prep, guide_l, lut, e0, e1, ratio, sub, lr):
         # rows e0:e1: two-sweep kernel (no cost volume for census) for 4/5/8 paths; 16

@@ -303,3 +303,35 @@ def naive_plane_refine(disp, offsets, tau):
                 off = a[:, 3].mean()
             out[y, x] = np.float32(float(dc) + off)
     return out
+
+
+# ---------------------------------------------------------------- surface-keeping scanline fill
+def naive_surface_fill_rows(disp, same_surface):
+    """Row pass of stereo.kernels.fill_surface: each NaN run bounded by L and R with
+    |L - R| <= same_surface is linearly interpolated (kind 1), else the smaller bound or the
+    only one (kind 2); rows without valid pixels stay NaN (kind 0)."""
+    disp = np.asarray(disp, np.float32)
+    out = disp.copy()
+    kind = np.zeros(disp.shape, np.uint8)
+    h, w = disp.shape
+    for y in range(h):
+        x = 0
+        while x < w:
+            if not np.isnan(disp[y, x]):
+                x += 1
+                continue
+            s = x
+            while x < w and np.isnan(disp[y, x]):
+                x += 1
+            left = float(disp[y, s - 1]) if s > 0 else float("nan")
+            right = float(disp[y, x]) if x < w else float("nan")
+            if not np.isnan(left) and not np.isnan(right) and abs(left - right) <= same_surface:
+                for i in range(s, x):
+                    out[y, i] = np.float32(left + (right - left) * ((i - s + 1) / (x - s + 1)))
+                    kind[y, i] = 1
+                continue
+            cands = [v for v in (left, right) if not np.isnan(v)]
+            if cands:
+                out[y, s:x] = np.float32(min(cands))
+                kind[y, s:x] = 2
+    return out, kind

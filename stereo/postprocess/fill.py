@@ -1,9 +1,21 @@
-"""Background hole filling along scanlines (also the official Middlebury dense scoring rule).
+"""Hole filling along scanlines: the Middlebury SDK rule and a surface-keeping variant.
 
-Every run of invalid (NaN) pixels on a row takes the smaller of the two valid disparities
-that bound it, i.e. the farther surface: holes in a left view are mostly occlusions next
+:func:`fill_background` is the official Middlebury dense scoring rule (also what the
+bench applies to every method): every run of invalid (NaN) pixels on a row takes the
+smaller of the two valid disparities that bound it, i.e. the farther surface: holes in a left view are mostly occlusions next
 to a depth edge, and the occluded surface is the background. A run touching the image
 border takes its only neighbour; a row without any valid pixel stays NaN.
+
+:func:`fill_surface` (SGBM's ``fill=True``) first asks whether a hole lies inside one
+surface: along rows and along columns, a hole whose two ends differ by at most
+``same_surface`` px is interpolated linearly between them; only holes at a depth edge
+take the background. Most of SGBM's invalid non-occluded pixels are mismatches and
+ambiguities inside a surface (left-right check 11 %, uniqueness 3.6 %, speckle 2.3 % of
+the non-occluded pixels of the MiddEval3 training scenes, flags overlapping), which the
+background rule pushes to the farther side. Measured on the 10 MiddEval3-Q training
+scenes (dense, non-occluded, quarter-res px): bad0.5 / bad1 / bad2 / avgerr of the filled
+output 18.30 / 11.08 / 7.57 / 0.981 with the background rule, 18.00 / 10.83 / 7.45 / 0.969
+with this one, 17.81 / 10.71 / 7.43 / 0.967 when SGBM also plane-refines the filled pixels.
 """
 
 from __future__ import annotations
@@ -12,6 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import flags
+from ..kernels.fill_surface import KIND_NONE, KIND_SURFACE, surface_fill_rows
 
 _FILLED = np.uint8(flags.FILLED)
 
@@ -57,3 +70,36 @@ def fill_background(disparity: np.ndarray, mask: np.ndarray | None = None):
     filled = disp.copy()
     _fill_rows(disp, out_mask, filled)
     return filled, out_mask
+
+
+def fill_surface(disparity: np.ndarray, mask: np.ndarray | None = None, same_surface: float = 2.0):
+    """Fill NaN holes by interpolating inside surfaces, else with the background (pixels).
+
+    Rows and columns are filled independently (:func:`stereo.kernels.fill_surface.
+    surface_fill_rows`); per pixel, interpolations inside a surface win over the
+    background rule, the mean of the row and the column interpolation is used when both
+    exist, and the column fills pixels whose row has no valid pixel. Returns
+    ``(filled, mask)`` like :func:`fill_background` (new arrays; ``FILLED`` added to every
+    pixel that received a value, invalid-reason bits kept).
+    """
+    disp = np.ascontiguousarray(disparity, dtype=np.float32)
+    if disp.ndim != 2:
+        raise ValueError("disparity must be 2-D")
+    out_mask = np.zeros(disp.shape, np.uint8) if mask is None else np.array(mask, dtype=np.uint8)
+    same = np.float64(same_surface)
+    rows = np.empty_like(disp)
+    krow = np.empty(disp.shape, np.uint8)
+    surface_fill_rows(disp, same, rows, krow)
+    dt = np.ascontiguousarray(disp.T)
+    cols_t = np.empty_like(dt)
+    kcol_t = np.empty(dt.shape, np.uint8)
+    surface_fill_rows(dt, same, cols_t, kcol_t)
+    cols, kcol = cols_t.T, kcol_t.T
+    out = rows
+    col_wins = (kcol == KIND_SURFACE) & (krow != KIND_SURFACE) | (krow == KIND_NONE) & (kcol != KIND_NONE)
+    out[col_wins] = cols[col_wins]
+    both = (krow == KIND_SURFACE) & (kcol == KIND_SURFACE)
+    out[both] = np.float32(0.5) * (rows[both] + cols[both])
+    filled = np.isnan(disp) & ~np.isnan(out)
+    out_mask[filled] |= _FILLED
+    return out, out_mask
