@@ -9,8 +9,8 @@ Measured on the 10 MiddEval3 quarter-resolution training scenes (``stereo bench`
 defaults otherwise, dense scoring, non-occluded pixels, quarter-resolution px, means over
 scenes): with the defaults, offsets (4, 12) (5 x 5 samples spanning 25 x 25 px) and tau
 1 px, bad0.5 19.72 -> 18.30 %, bad1 11.59 -> 11.08 %, bad2 7.63 -> 7.57 %, avgerr 1.00 ->
-0.98 px, pixel-locking peak-to-peak 0.073 -> 0.040 px, for about 12 % of SGBM's CPU time
-(15 ms on a 718 x 496 map, one thread). The work grows with the number of samples, not
+0.98 px, pixel-locking peak-to-peak 0.073 -> 0.040 px, for about 3 ms on a 718 x 496 map
+(about 5 % of SGBM's time). The work grows with the number of samples, not
 the span. Evenly spaced 5 x 5 samples over 13 x 13 px (3, 6) gave the same bad0.5 but
 locked more (0.050 px); 7 x 7 evenly spaced samples over 19 x 19 px cost twice as much
 for 0.044 px; offsets growing geometrically (dense near p, far samples to average out the
