@@ -335,3 +335,23 @@ def naive_surface_fill_rows(disp, same_surface):
                 out[y, s:x] = np.float32(min(cands))
                 kind[y, s:x] = 2
     return out, kind
+
+
+def naive_fill_surface(disp, mask, same_surface, filled_flag=64):
+    """stereo.postprocess.fill.fill_surface: row pass and column pass of
+    naive_surface_fill_rows, merged per NaN pixel (both interpolated: mean; column
+    interpolated or row empty: column; else row), filled_flag ORed where a value came."""
+    disp = np.asarray(disp, np.float32)
+    rows, kr = naive_surface_fill_rows(disp, same_surface)
+    cols_t, kc_t = naive_surface_fill_rows(np.ascontiguousarray(disp.T), same_surface)
+    cols, kc = cols_t.T, kc_t.T
+    out = rows.copy()
+    mask = np.array(mask, np.uint8)
+    for y, x in zip(*np.nonzero(np.isnan(disp))):
+        if kr[y, x] == 1 and kc[y, x] == 1:
+            out[y, x] = np.float32(0.5) * (rows[y, x] + cols[y, x])
+        elif kc[y, x] == 1 or (kr[y, x] == 0 and kc[y, x] != 0):
+            out[y, x] = cols[y, x]
+        if not np.isnan(out[y, x]):
+            mask[y, x] |= filled_flag
+    return out, mask

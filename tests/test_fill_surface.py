@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from naive import naive_surface_fill_rows
+from naive import naive_fill_surface, naive_surface_fill_rows
 from stereo import flags
 from stereo.errors import ParameterError
 from stereo.kernels.fill_surface import surface_fill_rows
@@ -34,6 +34,18 @@ def test_row_kernel_matches_numpy_twin_exactly(seed, same):
     np.testing.assert_array_equal(out, ref)
     np.testing.assert_array_equal(kind, ref_kind)
     assert (kind == 1).any() and (kind == 2).any() and (kind == 0).any()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("same", [0.5, 2.0])
+def test_fill_surface_matches_numpy_twin_exactly(seed, same):
+    d = _holey(seed)
+    d[:, 7] = np.nan                                  # an empty column too
+    mask = np.where(np.isnan(d), flags.NOT_UNIQUE, 0).astype(np.uint8)
+    out, m = fill_surface(d, mask, same)
+    ref, ref_m = naive_fill_surface(d, mask, same, int(flags.FILLED))
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(m, ref_m)
 
 
 def test_fill_rules_and_flags():

@@ -59,4 +59,28 @@ def surface_fill_rows(disp, same_surface, out, kind):
                 kind[y, i] = k
 
 
-__all__ = ["surface_fill_rows", "KIND_NONE", "KIND_SURFACE", "KIND_BACKGROUND"]
+@njit(cache=True, parallel=True)
+def combine_fills(disp, rows, krow, cols_t, kcol_t, mask, filled_flag):
+    """Merge the row pass (``rows``, ``krow``) and the column pass (computed on the
+    transposed map: ``cols_t``, ``kcol_t``) into ``rows``, in place; OR ``filled_flag``
+    into ``mask`` on every NaN pixel of ``disp`` that got a value.
+
+    Per pixel: both passes interpolated -> their mean; only the column interpolated, or the
+    row found no valid pixel -> the column's value; otherwise the row's value.
+    """
+    h, w = disp.shape
+    for y in prange(h):
+        for x in range(w):
+            if not np.isnan(disp[y, x]):
+                continue
+            kr = krow[y, x]
+            kc = kcol_t[x, y]
+            if kr == KIND_SURFACE and kc == KIND_SURFACE:
+                rows[y, x] = np.float32(0.5) * (rows[y, x] + cols_t[x, y])
+            elif (kc == KIND_SURFACE) or (kr == KIND_NONE and kc != KIND_NONE):
+                rows[y, x] = cols_t[x, y]
+            if not np.isnan(rows[y, x]):
+                mask[y, x] |= filled_flag
+
+
+__all__ = ["surface_fill_rows", "combine_fills", "KIND_NONE", "KIND_SURFACE", "KIND_BACKGROUND"]

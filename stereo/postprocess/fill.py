@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import flags
-from ..kernels.fill_surface import KIND_NONE, KIND_SURFACE, surface_fill_rows
+from ..kernels.fill_surface import combine_fills, surface_fill_rows
 
 _FILLED = np.uint8(flags.FILLED)
 
@@ -94,12 +94,6 @@ def fill_surface(disparity: np.ndarray, mask: np.ndarray | None = None, same_sur
     cols_t = np.empty_like(dt)
     kcol_t = np.empty(dt.shape, np.uint8)
     surface_fill_rows(dt, same, cols_t, kcol_t)
-    cols, kcol = cols_t.T, kcol_t.T
+    combine_fills(disp, rows, krow, cols_t, kcol_t, out_mask, _FILLED)
     out = rows
-    col_wins = (kcol == KIND_SURFACE) & (krow != KIND_SURFACE) | (krow == KIND_NONE) & (kcol != KIND_NONE)
-    out[col_wins] = cols[col_wins]
-    both = (krow == KIND_SURFACE) & (kcol == KIND_SURFACE)
-    out[both] = np.float32(0.5) * (rows[both] + cols[both])
-    filled = np.isnan(disp) & ~np.isnan(out)
-    out_mask[filled] |= _FILLED
     return out, out_mask
