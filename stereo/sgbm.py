@@ -239,22 +239,26 @@ class SGBM:
         h, w = gl.shape
         nd = self.num_disparities
         guide_l, guide_r = _to_uint8_pair(gl, gr)
-        prep = self._prepare_costs(gl, gr, guide_l, guide_r)
         lut = p2_table(self.p1, self.p2, self.p2_adapt)
         ratio, sub, lr = check_selection_params(self.uniqueness_ratio, self.subpixel, self.lr_max_diff)
         disp = np.empty((h, w), np.float32)
         mask = np.empty((h, w), np.uint8)
-        best = np.empty((h, w), np.int32)
-        second = np.empty((h, w), np.int32)
-        lrd = np.empty((h, w), np.float32)
-        for y0, y1, e0, e1 in self._stripes(h, w):
-            sel = self._aggregate_select(prep, guide_l, lut, e0, e1, ratio, sub, lr)
+        # the costs behind the confidence only when it is wanted (compute() skips them:
+        # 9 bytes per pixel, 50 MiB at full resolution)
+        if want_confidence:
+            best = np.empty((h, w), np.int32)
+            second = np.empty((h, w), np.int32)
+            lrd = np.empty((h, w), np.float32)
+        for y0, y1, e0, e1, lo, n in self._plan(gl, gr, guide_l, guide_r):
+            sel = self._aggregate_select(gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr)
             a, b = y0 - e0, y1 - e0
             disp[y0:y1] = sel.disparity[a:b]
             mask[y0:y1] = sel.mask[a:b]
-            best[y0:y1] = sel.best_cost[a:b]
-            second[y0:y1] = sel.second_cost[a:b]
-            lrd[y0:y1] = sel.lr_distance[a:b]
+            if want_confidence:
+                best[y0:y1] = sel.best_cost[a:b]
+                second[y0:y1] = sel.second_cost[a:b]
+                lrd[y0:y1] = sel.lr_distance[a:b]
+            del sel
         if self.speckle_size > 0:
             remove_speckles(disp, mask, self.speckle_size, self.speckle_range)
         if self.median:
@@ -267,22 +271,27 @@ class SGBM:
         return MatchResult(disparity=disp, mask=mask, min_disparity=self.min_disparity,
                            num_disparities=nd, confidence=conf)
 
-    def _aggregate_select(self, prep, guide_l, lut, e0, e1, ratio, sub, lr):
-        # rows e0:e1: two-sweep kernel (no cost volume for census) for 4/5/8 paths; 16
-        # paths use the path-family kernels of stereo.kernels.sgm
-        nd = self.num_disparities
+    def _plan(self, gl, gr, guide_l, guide_r):
+        """Stripes ``(y0, y1, e0, e1, lo, n)``: core rows, extended rows, disparity interval."""
+        h, w = gl.shape
+        return [(y0, y1, e0, e1, self.min_disparity, self.num_disparities)
+                for y0, y1, e0, e1 in self._stripes(h, w)]
+
+    def _aggregate_select(self, gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr):
+        # rows e0:e1, disparities lo .. lo + n - 1: two-sweep kernel (no cost volume for
+        # census) for 4/5/8 paths; 16 paths use the path-family kernels of stereo.kernels.sgm.
+        # Per-pixel inputs (census codes, gradients) are made for the stripe only.
         guide = np.ascontiguousarray(guide_l[e0:e1])
         if self.paths in SWEEP_PATHS and self.cost == "census":
-            (cl, cr), (gxl, gxr) = prep
-            return sweep_select_census(cl[e0:e1], cr[e0:e1], gxl[e0:e1], gxr[e0:e1], self.grad_weight,
-                                       _GRAD_CAP, self._max_cost(), guide, self.p1, lut, self.paths,
-                                       self.min_disparity, nd, ratio, sub, lr)
-        cost = self._cost_volume(prep, e0, e1)
+            (cl, cr), (gxl, gxr) = self._census_inputs(gl, gr, guide_l, guide_r, e0, e1)
+            return sweep_select_census(cl, cr, gxl, gxr, self.grad_weight, _GRAD_CAP, self._max_cost(),
+                                       guide, self.p1, lut, self.paths, lo, n, ratio, sub, lr)
+        cost = self._cost_volume(gl, gr, guide_l, guide_r, e0, e1, lo, n)
         if self.paths in SWEEP_PATHS:
-            return sweep_select_volume(cost, guide, self.p1, lut, self.paths, self.min_disparity,
-                                       ratio, sub, lr, num_disparities=nd)
-        return aggregate_select(cost, guide, self.p1, lut, self.paths, self.min_disparity, ratio, sub,
-                                lr, num_disparities=nd)
+            return sweep_select_volume(cost, guide, self.p1, lut, self.paths, lo, ratio, sub, lr,
+                                       num_disparities=n)
+        return aggregate_select(cost, guide, self.p1, lut, self.paths, lo, ratio, sub, lr,
+                                num_disparities=n)
 
     def _stripes(self, h: int, w: int):
         """(core start, core end, extended start, extended end) row ranges."""
@@ -300,39 +309,41 @@ class SGBM:
             out.append((y0, y1, max(0, y0 - ov), min(h, y1 + ov)))
         return out
 
-    def _prepare_costs(self, gl, gr, guide_l, guide_r):
-        if self.cost == "census":
-            cw, ch = self.census_window
-            img_l = gl.astype(np.uint16, copy=False)
-            img_r = gr.astype(np.uint16, copy=False)
-            codes = (census_transform(img_l, cw, ch), census_transform(img_r, cw, ch))
-            if self.grad_weight:
-                grads = (cv2.Sobel(guide_l, cv2.CV_16S, 1, 0, ksize=3),
-                         cv2.Sobel(guide_r, cv2.CV_16S, 1, 0, ksize=3))
-            else:
-                z = np.zeros((1, 1), np.int16)   # not read when grad_weight == 0
-                grads = (z, z)
-            return codes, grads
-        return guide_l, guide_r
+    def _census_inputs(self, gl, gr, guide_l, guide_r, e0: int, e1: int):
+        """Census codes (uint64) and Sobel x gradients (int16) of rows e0:e1 of both images.
 
-    def _cost_volume(self, prep, e0: int, e1: int) -> np.ndarray:
+        Made from the rows plus the window's half height (what the full-image transform
+        would see), so a stripe's codes equal the full image's rows exactly.
+        """
+        cw, ch = self.census_window
+        h = gl.shape[0]
+        a, b = max(0, e0 - ch // 2), min(h, e1 + ch // 2)
+        codes = tuple(np.ascontiguousarray(census_transform(img[a:b].astype(np.uint16, copy=False), cw, ch)
+                                           [e0 - a:e1 - a]) for img in (gl, gr))
+        if self.grad_weight:
+            # Sobel 3x3 reads one row beyond; the image border is OpenCV's reflect-101
+            a, b = max(0, e0 - 1), min(h, e1 + 1)
+            grads = tuple(np.ascontiguousarray(cv2.Sobel(g[a:b], cv2.CV_16S, 1, 0, ksize=3)[e0 - a:e1 - a])
+                          for g in (guide_l, guide_r))
+        else:
+            z = np.zeros((1, 1), np.int16)   # not read when grad_weight == 0
+            grads = (z, z)
+        return codes, grads
+
+    def _cost_volume(self, gl, gr, guide_l, guide_r, e0: int, e1: int, lo: int, n: int) -> np.ndarray:
         invalid = self._max_cost()
+        ndp = np.int64(padded_count(n))
         if self.cost == "census":
-            (cl, cr), (gxl, gxr) = prep
-            return census_cost_volume(np.ascontiguousarray(cl[e0:e1]), np.ascontiguousarray(cr[e0:e1]),
-                                      np.ascontiguousarray(gxl[e0:e1]), np.ascontiguousarray(gxr[e0:e1]),
-                                      np.int64(self.min_disparity), np.int64(self.num_disparities),
-                                      np.int64(padded_count(self.num_disparities)),
+            (cl, cr), (gxl, gxr) = self._census_inputs(gl, gr, guide_l, guide_r, e0, e1)
+            return census_cost_volume(cl, cr, gxl, gxr, np.int64(lo), np.int64(n), ndp,
                                       np.int64(self.grad_weight), np.int64(_GRAD_CAP), np.int64(invalid))
-        gl, gr = prep
         mode = 0 if self.cost == "sad" else 1
         # the window needs its rows: extend the slice by the half window, then crop
         r = self.block_size // 2
-        a, b = max(0, e0 - r), min(gl.shape[0], e1 + r)
-        vol = window_cost_volume(np.ascontiguousarray(gl[a:b]), np.ascontiguousarray(gr[a:b]),
-                                 np.int64(self.min_disparity), np.int64(self.num_disparities),
-                                 np.int64(padded_count(self.num_disparities)), np.int64(self.block_size), np.int64(self.block_size),
-                                 np.int64(mode), np.int64(invalid))
+        a, b = max(0, e0 - r), min(guide_l.shape[0], e1 + r)
+        vol = window_cost_volume(np.ascontiguousarray(guide_l[a:b]), np.ascontiguousarray(guide_r[a:b]),
+                                 np.int64(lo), np.int64(n), ndp, np.int64(self.block_size),
+                                 np.int64(self.block_size), np.int64(mode), np.int64(invalid))
         return np.ascontiguousarray(vol[e0 - a:e0 - a + (e1 - e0)])
 
 
