@@ -49,7 +49,7 @@ about 1.3-1.5x the frame rate; README speed table).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numba
@@ -73,6 +73,18 @@ _MAX_COST = {"census": 63, "sad": 255, "bt": 255}
 # Penalty defaults per cost, in that cost's units (census: bits, sad/bt: grey levels).
 _DEFAULT_P = {"census": (10, 120), "sad": (12, 140), "bt": (12, 140)}
 _GRAD_CAP = 64
+
+
+C2F_FACTOR = 4
+"""Coarse-to-fine: the coarse level is matched at 1/C2F_FACTOR of the size (and range)."""
+C2F_BAND = 64
+"""Coarse-to-fine: rows per band that gets its own disparity interval (full resolution)."""
+C2F_ROW_MARGIN = 2
+"""Coarse rows above and below a band that also bound its interval."""
+C2F_MARGIN = 12
+"""Pixels added on both sides of a band's coarse interval (3 coarse pixels at 1/4)."""
+C2F_AUTO_CELLS = 256_000_000
+"""``coarse_to_fine="auto"`` is on from this many cells (W x H x num_disparities) on."""
 
 
 PRESETS = {
@@ -146,6 +158,7 @@ class SGBM:
     threads: int | None = None
     max_volume_mb: int = 768
     stripe_overlap: int = 48
+    coarse_to_fine: bool | str = "auto"
 
     def __post_init__(self):
         check_int(self.min_disparity, "min_disparity", minimum=-100000, maximum=100000)
@@ -190,6 +203,8 @@ class SGBM:
             check_int(self.threads, "threads", minimum=1, maximum=numba.config.NUMBA_NUM_THREADS)
         check_int(self.max_volume_mb, "max_volume_mb", minimum=16)
         check_int(self.stripe_overlap, "stripe_overlap", minimum=0)
+        if not (self.coarse_to_fine == "auto" or isinstance(self.coarse_to_fine, (bool, np.bool_))):
+            raise ParameterError(f"coarse_to_fine must be True, False or 'auto', got {self.coarse_to_fine!r}")
 
     @classmethod
     def preset(cls, name: str, **params) -> "SGBM":
@@ -274,8 +289,98 @@ class SGBM:
     def _plan(self, gl, gr, guide_l, guide_r):
         """Stripes ``(y0, y1, e0, e1, lo, n)``: core rows, extended rows, disparity interval."""
         h, w = gl.shape
+        if self._use_c2f(h, w):
+            bands = self._coarse_intervals(gl, gr)
+            if bands is not None:
+                return self._c2f_stripes(h, w, bands)
         return [(y0, y1, e0, e1, self.min_disparity, self.num_disparities)
                 for y0, y1, e0, e1 in self._stripes(h, w)]
+
+    def _use_c2f(self, h: int, w: int) -> bool:
+        if self.coarse_to_fine == "auto":
+            return h * w * self.num_disparities >= C2F_AUTO_CELLS
+        return bool(self.coarse_to_fine)
+
+    def _coarse_intervals(self, gl, gr):
+        """Disparity interval per band of :data:`C2F_BAND` rows from a match at 1/:data:`C2F_FACTOR`.
+
+        Returns ``[(y0, y1, lo, hi), ...]`` (full-resolution rows and pixels, ``lo``/``hi``
+        inclusive, inside the user's range) or None when the image is too small for a
+        coarse level. Per band: the extreme valid coarse disparities of the band's coarse
+        rows (plus :data:`C2F_ROW_MARGIN` coarse rows above and below), scaled up and
+        widened by ``C2F_MARGIN`` px plus a quarter of the range times the band's fraction
+        of invalid coarse pixels; the full range where fewer than half are valid. The
+        coarse map is already cleaned (uniqueness, left-right check, speckles, median),
+        so the extremes are not single outliers; an outlier only widens the interval.
+        """
+        f = C2F_FACTOR
+        h, w = gl.shape
+        hc, wc = -(-h // f), -(-w // f)
+        if hc < 16 or wc < 32:
+            return None
+        small = [cv2.resize(img, (wc, hc), interpolation=cv2.INTER_AREA) for img in (gl, gr)]
+        d0, nd = self.min_disparity, self.num_disparities
+        clo = d0 // f
+        chi = -(-(d0 + nd - 1) // f)
+        coarse = replace(self, min_disparity=clo, num_disparities=max(3, chi - clo + 1),
+                         coarse_to_fine=False, fill=False)
+        cd = coarse._match_gray(small[0], small[1], want_confidence=False).disparity
+        sx = w / wc
+        bands = []
+        for y0 in range(0, h, C2F_BAND):
+            y1 = min(h, y0 + C2F_BAND)
+            r0 = max(0, y0 // f - C2F_ROW_MARGIN)
+            r1 = min(hc, -(-y1 // f) + C2F_ROW_MARGIN)
+            block = cd[r0:r1]
+            vals = block[np.isfinite(block)]
+            bad = 1.0 - vals.size / block.size
+            if bad > 0.5:
+                bands.append((y0, y1, d0, d0 + nd - 1))
+                continue
+            m = C2F_MARGIN + int(np.ceil(bad * nd / 4))
+            lo = max(d0, int(np.floor(float(vals.min()) * sx)) - m)
+            hi = min(d0 + nd - 1, int(np.ceil(float(vals.max()) * sx)) + m)
+            if hi - lo < 2:                      # at least 3 disparities, inside the range
+                hi = min(d0 + nd - 1, lo + 2)
+                lo = hi - 2
+            bands.append((y0, y1, lo, hi))
+        return bands
+
+    def _c2f_stripes(self, h: int, w: int, bands):
+        """Group consecutive bands into stripes with the fewest aggregated cells.
+
+        A group gets the union of its bands' intervals and is cut into stripes that fit
+        the volume budget, each extended by ``stripe_overlap`` rows (aggregated, then
+        discarded): grouping trades wider intervals against fewer overlaps. Exact
+        minimum over all groupings (dynamic programming over the bands).
+        """
+        ov = self.stripe_overlap
+        budget = self.max_volume_mb * (1 << 20)
+
+        def split(g0, g1, lo, hi):
+            n = hi - lo + 1
+            ndp = padded_count(n)
+            core = max(16, budget // (3 * w * ndp) - 2 * ov)   # a band alone may exceed it
+            out, cells = [], 0
+            for y0 in range(g0, g1, core):
+                y1 = min(g1, y0 + core)
+                e0, e1 = max(0, y0 - ov), min(h, y1 + ov)
+                out.append((y0, y1, e0, e1, lo, n))
+                cells += (e1 - e0) * ndp
+            return out, cells
+
+        nb = len(bands)
+        best = [0] + [None] * nb          # best[j]: (cells, stripes) for bands[:j]
+        best[0] = (0, [])
+        for j in range(1, nb + 1):
+            lo, hi = bands[j - 1][2], bands[j - 1][3]
+            for i in range(j - 1, -1, -1):
+                lo, hi = min(lo, bands[i][2]), max(hi, bands[i][3])
+                stripes, cells = split(bands[i][0], bands[j - 1][1], lo, hi)
+                total = best[i][0] + cells
+                if best[j] is None or total < best[j][0]:
+                    best[j] = (total, best[i][1] + stripes)
+        return best[nb][1]
 
     def _aggregate_select(self, gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr):
         # rows e0:e1, disparities lo .. lo + n - 1: two-sweep kernel (no cost volume for
