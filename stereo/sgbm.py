@@ -59,7 +59,7 @@ from .errors import InputError, ParameterError
 from .kernels.census import census_cost_volume, census_transform
 from .kernels.pixel_costs import window_cost_volume
 from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
-from .kernels.sgm_sweep import SWEEP_PATHS, sweep_select_census, sweep_select_volume
+from .kernels.sgm_sweep import SWEEP_PATHS, release_workspaces, sweep_select_census, sweep_select_volume
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background
 from .postprocess.median import median3x3_valid
@@ -83,6 +83,11 @@ C2F_ROW_MARGIN = 2
 """Coarse rows above and below a band that also bound its interval."""
 C2F_MARGIN = 12
 """Pixels added on both sides of a band's coarse interval (3 coarse pixels at 1/4)."""
+C2F_VOLUME_MB = 224
+"""Coarse-to-fine stripes are planned within ``min(max_volume_mb, C2F_VOLUME_MB)`` MiB of
+volumes: with narrowed intervals, cutting stripes costs little (the grouping weighs overlap
+against interval width), and it keeps a full-resolution pair (2872x1984, D = 288) under
+512 MiB peak RSS (measured 500 MiB, about 210 MiB of which is the Python/Numba runtime)."""
 C2F_AUTO_CELLS = 256_000_000
 """``coarse_to_fine="auto"`` is on from this many cells (W x H x num_disparities) on."""
 
@@ -264,7 +269,12 @@ class SGBM:
             best = np.empty((h, w), np.int32)
             second = np.empty((h, w), np.int32)
             lrd = np.empty((h, w), np.float32)
-        for y0, y1, e0, e1, lo, n in self._plan(gl, gr, guide_l, guide_r):
+        plan = self._plan(gl, gr, guide_l, guide_r)
+        for y0, y1, e0, e1, lo, n in plan:
+            if len(plan) > 1:
+                # the kernels keep their volumes for the next call (speed for video);
+                # between stripes that would hold two stripes' volumes at once
+                release_workspaces()
             sel = self._aggregate_select(gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr)
             a, b = y0 - e0, y1 - e0
             disp[y0:y1] = sel.disparity[a:b]
@@ -274,6 +284,8 @@ class SGBM:
                 second[y0:y1] = sel.second_cost[a:b]
                 lrd[y0:y1] = sel.lr_distance[a:b]
             del sel
+        if len(plan) > 1:
+            release_workspaces()
         if self.speckle_size > 0:
             remove_speckles(disp, mask, self.speckle_size, self.speckle_range)
         if self.median:
@@ -325,6 +337,7 @@ class SGBM:
         coarse = replace(self, min_disparity=clo, num_disparities=max(3, chi - clo + 1),
                          coarse_to_fine=False, fill=False)
         cd = coarse._match_gray(small[0], small[1], want_confidence=False).disparity
+        release_workspaces()
         sx = w / wc
         bands = []
         for y0 in range(0, h, C2F_BAND):
@@ -355,12 +368,12 @@ class SGBM:
         minimum over all groupings (dynamic programming over the bands).
         """
         ov = self.stripe_overlap
-        budget = self.max_volume_mb * (1 << 20)
+        budget = min(self.max_volume_mb, C2F_VOLUME_MB) * (1 << 20)
 
         def split(g0, g1, lo, hi):
             n = hi - lo + 1
             ndp = padded_count(n)
-            core = max(16, budget // (3 * w * ndp) - 2 * ov)   # a band alone may exceed it
+            core = max(16, budget // (self._cell_bytes() * w * ndp) - 2 * ov)   # a band alone may exceed it
             out, cells = [], 0
             for y0 in range(g0, g1, core):
                 y1 = min(g1, y0 + core)
@@ -390,13 +403,26 @@ class SGBM:
         if self.paths in SWEEP_PATHS and self.cost == "census":
             (cl, cr), (gxl, gxr) = self._census_inputs(gl, gr, guide_l, guide_r, e0, e1)
             return sweep_select_census(cl, cr, gxl, gxr, self.grad_weight, _GRAD_CAP, self._max_cost(),
-                                       guide, self.p1, lut, self.paths, lo, n, ratio, sub, lr)
+                                       guide, self.p1, lut, self.paths, lo, n, ratio, sub, lr,
+                                       recompute=self._recompute(e1 - e0, guide.shape[1], n))
         cost = self._cost_volume(gl, gr, guide_l, guide_r, e0, e1, lo, n)
         if self.paths in SWEEP_PATHS:
             return sweep_select_volume(cost, guide, self.p1, lut, self.paths, lo, ratio, sub, lr,
                                        num_disparities=n)
         return aggregate_select(cost, guide, self.p1, lut, self.paths, lo, ratio, sub, lr,
                                 num_disparities=n)
+
+    def _recompute(self, rows: int, w: int, n: int) -> bool:
+        # the two-sweep census kernel recomputes cost rows instead of storing a cost
+        # volume when cost + sum would exceed the budget (coarse-to-fine stripes are
+        # planned at 2 bytes per cell); otherwise storing is faster (13 % at 1242x375
+        # D=192, measured). Same output either way.
+        cells = rows * w * padded_count(n)
+        return 3 * cells > self.max_volume_mb * (1 << 20)
+
+    def _cell_bytes(self) -> int:
+        # volume bytes per cell of a large stripe: uint16 sums (+ uint8 costs unless recomputed)
+        return 2 if (self.cost == "census" and self.paths in SWEEP_PATHS) else 3
 
     def _stripes(self, h: int, w: int):
         """(core start, core end, extended start, extended end) row ranges."""

@@ -195,10 +195,13 @@ def test_sweeps_with_census_on_the_fly_equal_volume_path():
     for gw, min_d, nd in [(4, 0, 9), (0, -2, 20)]:
         vol = census_cost_volume(cl, cr, gl, gr, np.int64(min_d), np.int64(nd), np.int64(nd),
                                  np.int64(gw), np.int64(64), np.int64(30))
-        want = aggregate_select(vol, guide, 5, lut, 8, min_d, 5, 2, 1.0)
-        got = sweep_select_census(cl, cr, gl, gr, gw, 64, 30, guide, 5, lut, 8, min_d, nd, 5, 2, 1.0)
-        _same_selection(got, want)
-        assert np.isfinite(got.disparity).any()
+        for paths in (8, 5):
+            want = aggregate_select(vol, guide, 5, lut, paths, min_d, 5, 2, 1.0)
+            for recompute in (False, True):     # cost rows stored or recomputed per sweep
+                got = sweep_select_census(cl, cr, gl, gr, gw, 64, 30, guide, 5, lut, paths, min_d,
+                                          nd, 5, 2, 1.0, recompute=recompute)
+                _same_selection(got, want)
+                assert np.isfinite(got.disparity).any()
 
 
 def test_sweeps_same_with_one_and_two_threads():
