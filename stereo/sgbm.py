@@ -270,12 +270,13 @@ class SGBM:
             second = np.empty((h, w), np.int32)
             lrd = np.empty((h, w), np.float32)
         plan = self._plan(gl, gr, guide_l, guide_r)
-        for y0, y1, e0, e1, lo, n in plan:
+        for y0, y1, e0, e1, lo, n, recompute in plan:
             if len(plan) > 1:
                 # the kernels keep their volumes for the next call (speed for video);
                 # between stripes that would hold two stripes' volumes at once
                 release_workspaces()
-            sel = self._aggregate_select(gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr)
+            sel = self._aggregate_select(gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr,
+                                         recompute)
             a, b = y0 - e0, y1 - e0
             disp[y0:y1] = sel.disparity[a:b]
             mask[y0:y1] = sel.mask[a:b]
@@ -299,13 +300,14 @@ class SGBM:
                            num_disparities=nd, confidence=conf)
 
     def _plan(self, gl, gr, guide_l, guide_r):
-        """Stripes ``(y0, y1, e0, e1, lo, n)``: core rows, extended rows, disparity interval."""
+        """Stripes ``(y0, y1, e0, e1, lo, n, recompute)``: core rows, extended rows, disparity
+        interval ``lo .. lo + n - 1``, and whether census cost rows are recomputed per sweep."""
         h, w = gl.shape
         if self._use_c2f(h, w):
             bands = self._coarse_intervals(gl, gr)
             if bands is not None:
                 return self._c2f_stripes(h, w, bands)
-        return [(y0, y1, e0, e1, self.min_disparity, self.num_disparities)
+        return [(y0, y1, e0, e1, self.min_disparity, self.num_disparities, False)
                 for y0, y1, e0, e1 in self._stripes(h, w)]
 
     def _use_c2f(self, h: int, w: int) -> bool:
@@ -378,7 +380,10 @@ class SGBM:
             for y0 in range(g0, g1, core):
                 y1 = min(g1, y0 + core)
                 e0, e1 = max(0, y0 - ov), min(h, y1 + ov)
-                out.append((y0, y1, e0, e1, lo, n))
+                # the census kernel recomputes cost rows instead of storing a cost volume
+                # when cost + sum would exceed the budget; otherwise storing is faster
+                # (13 % at 1242x375 D=192, measured). Same output either way.
+                out.append((y0, y1, e0, e1, lo, n, 3 * (e1 - e0) * w * ndp > budget))
                 cells += (e1 - e0) * ndp
             return out, cells
 
@@ -395,7 +400,8 @@ class SGBM:
                     best[j] = (total, best[i][1] + stripes)
         return best[nb][1]
 
-    def _aggregate_select(self, gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr):
+    def _aggregate_select(self, gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr,
+                          recompute=False):
         # rows e0:e1, disparities lo .. lo + n - 1: two-sweep kernel (no cost volume for
         # census) for 4/5/8 paths; 16 paths use the path-family kernels of stereo.kernels.sgm.
         # Per-pixel inputs (census codes, gradients) are made for the stripe only.
@@ -404,21 +410,13 @@ class SGBM:
             (cl, cr), (gxl, gxr) = self._census_inputs(gl, gr, guide_l, guide_r, e0, e1)
             return sweep_select_census(cl, cr, gxl, gxr, self.grad_weight, _GRAD_CAP, self._max_cost(),
                                        guide, self.p1, lut, self.paths, lo, n, ratio, sub, lr,
-                                       recompute=self._recompute(e1 - e0, guide.shape[1], n))
+                                       recompute=recompute)
         cost = self._cost_volume(gl, gr, guide_l, guide_r, e0, e1, lo, n)
         if self.paths in SWEEP_PATHS:
             return sweep_select_volume(cost, guide, self.p1, lut, self.paths, lo, ratio, sub, lr,
                                        num_disparities=n)
         return aggregate_select(cost, guide, self.p1, lut, self.paths, lo, ratio, sub, lr,
                                 num_disparities=n)
-
-    def _recompute(self, rows: int, w: int, n: int) -> bool:
-        # the two-sweep census kernel recomputes cost rows instead of storing a cost
-        # volume when cost + sum would exceed the budget (coarse-to-fine stripes are
-        # planned at 2 bytes per cell); otherwise storing is faster (13 % at 1242x375
-        # D=192, measured). Same output either way.
-        cells = rows * w * padded_count(n)
-        return 3 * cells > self.max_volume_mb * (1 << 20)
 
     def _cell_bytes(self) -> int:
         # volume bytes per cell of a large stripe: uint16 sums (+ uint8 costs unless recomputed)

@@ -65,7 +65,7 @@ def test_narrow_intervals_never_report_outside(monkeypatch, paths, cost):
     res = m.match(left, right)
     plan = m._plan(left, right, left, right)
     assert [p[:2] for p in plan][0][0] == 0 and plan[-1][1] == 128
-    for y0, y1, _, _, lo, n in plan:
+    for y0, y1, _, _, lo, n, _ in plan:
         d = res.disparity[y0:y1]
         fin = np.isfinite(d)
         assert fin.any()
