@@ -31,8 +31,26 @@ exceeds ``max_volume_mb`` the image is processed in horizontal stripes, each ext
 vertical and diagonal paths then start at most ``stripe_overlap`` rows away instead of at
 the image border, which loses a little regularisation in weakly textured areas
 (horizontal paths, the strongest, are unaffected). Peak memory is then roughly
-``3 * (core + 2 * overlap) * W * Dp`` bytes plus a few (H, W) maps. Measured: a
-2964x1988 pair with D = 280 (10 stripes) peaks at 1.23 GiB RSS with the default budget.
+``3 * (core + 2 * overlap) * W * Dp`` bytes plus a few (H, W) maps (census codes and
+gradients are made per stripe; the confidence's cost maps only for :meth:`match`).
+Measured, 2872x1984 with D = 288 and coarse-to-fine off (9 stripes): 1.06 GiB peak RSS
+(was 1.23 GiB before codes went per stripe), of which about 210 MiB is the Python, Numba
+and OpenCV runtime; with coarse-to-fine (the "auto" default at that size) 500 MiB.
+
+Coarse-to-fine (``coarse_to_fine``, tSGM-like, per band of rows rather than per pixel):
+the pair is matched at 1/4 size with the range scaled; each band of 64 rows gets the
+interval spanned by the valid coarse disparities of its rows (plus 2 coarse rows above and
+below), widened by 12 px plus a quarter of the range times the band's fraction of invalid
+coarse pixels, or the full range when fewer than half are valid. Consecutive bands are
+grouped into stripes (union of their intervals, ``stripe_overlap`` rows each side) by an
+exact minimum of aggregated cells under a volume budget of ``min(max_volume_mb, 224)``
+MiB, at 2 bytes per cell (census cost rows recomputed per sweep where the stored costs
+would not fit). Winners on a narrowed interval edge keep the usual ``OUT_OF_RANGE`` rule,
+so they come out invalid, never clipped. Measured (scene upscaled x4, bad8.0 nonocc in
+upscaled px = bad2.0 quarter-res px): Teddy D=256 3.37 % vs 3.60 % without, 1.6 s vs 5.5 s;
+Adirondack D=292 5.71 % vs 6.43 %, about the same time (its bands span 60 % of the range
+and the small stripes add overlap), peak RSS 500 MiB vs 1.06 GiB (2872x1984, D=288).
+On the 10 quarter-res scenes forced on: 7.84 % mean bad2.0 (raw ndisp), same as off.
 
 Defaults were chosen on the 10 MiddEval3 quarter-resolution training scenes
 (scripts/bench_sgbm.py, dense bad2.0 on non-occluded pixels): census 9x7 + gradient term
@@ -141,6 +159,11 @@ class SGBM:
         max_volume_mb: memory budget for the cost + sum volumes, MiB; larger images are
             processed in stripes (see module docstring).
         stripe_overlap: rows added above and below each stripe.
+        coarse_to_fine: True, False or "auto" (default: on when W * H * num_disparities
+            >= :data:`C2F_AUTO_CELLS`). Match at 1/4 size first, then search each band of
+            :data:`C2F_BAND` rows only inside its coarse interval (see module docstring).
+            Nothing outside ``[min_disparity, min_disparity + num_disparities)`` is ever
+            reported; a winner on a narrowed edge is invalid (``OUT_OF_RANGE``).
     """
 
     min_disparity: int = 0
