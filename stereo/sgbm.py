@@ -299,7 +299,7 @@ class SGBM:
                 # between stripes that would hold two stripes' volumes at once
                 release_workspaces()
             sel = self._aggregate_select(gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr,
-                                         recompute)
+                                         recompute, (y0 - e0, y1 - e0))
             a, b = y0 - e0, y1 - e0
             disp[y0:y1] = sel.disparity[a:b]
             mask[y0:y1] = sel.mask[a:b]
@@ -424,7 +424,7 @@ class SGBM:
         return best[nb][1]
 
     def _aggregate_select(self, gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr,
-                          recompute=False):
+                          recompute=False, core=None):
         # rows e0:e1, disparities lo .. lo + n - 1: two-sweep kernel (no cost volume for
         # census) for 4/5/8 paths; 16 paths use the path-family kernels of stereo.kernels.sgm.
         # Per-pixel inputs (census codes, gradients) are made for the stripe only.
@@ -433,11 +433,11 @@ class SGBM:
             (cl, cr), (gxl, gxr) = self._census_inputs(gl, gr, guide_l, guide_r, e0, e1)
             return sweep_select_census(cl, cr, gxl, gxr, self.grad_weight, _GRAD_CAP, self._max_cost(),
                                        guide, self.p1, lut, self.paths, lo, n, ratio, sub, lr,
-                                       recompute=recompute)
+                                       recompute=recompute, core=core)
         cost = self._cost_volume(gl, gr, guide_l, guide_r, e0, e1, lo, n)
         if self.paths in SWEEP_PATHS:
             return sweep_select_volume(cost, guide, self.p1, lut, self.paths, lo, ratio, sub, lr,
-                                       num_disparities=n)
+                                       num_disparities=n, core=core)
         return aggregate_select(cost, guide, self.p1, lut, self.paths, lo, ratio, sub, lr,
                                 num_disparities=n)
 
