@@ -407,7 +407,8 @@ class SGBM:
                 # when cost + sum would exceed the budget; otherwise storing is faster
                 # (13 % at 1242x375 D=192, measured). Same output either way.
                 out.append((y0, y1, e0, e1, lo, n, 3 * (e1 - e0) * w * ndp > budget))
-                cells += (e1 - e0) * ndp
+                # overlap rows are swept once (the sweeps stop at the core), kept rows twice
+                cells += (2 * (y1 - y0) + (y0 - e0) + (e1 - y1)) * ndp
             return out, cells
 
         nb = len(bands)
