@@ -47,9 +47,10 @@ exact minimum of aggregated cells under a volume budget of ``min(max_volume_mb, 
 MiB, at 2 bytes per cell (census cost rows recomputed per sweep where the stored costs
 would not fit). Winners on a narrowed interval edge keep the usual ``OUT_OF_RANGE`` rule,
 so they come out invalid, never clipped. Measured (scene upscaled x4, bad8.0 nonocc in
-upscaled px = bad2.0 quarter-res px): Teddy D=256 3.37 % vs 3.60 % without, 1.6 s vs 5.5 s;
-Adirondack D=292 5.71 % vs 6.43 %, about the same time (its bands span 60 % of the range
-and the small stripes add overlap), peak RSS 500 MiB vs 1.06 GiB (2872x1984, D=288).
+upscaled px = bad2.0 quarter-res px): Teddy D=256 3.41 % vs 3.60 % without, 0.7 s vs 2.7 s;
+Adirondack D=292 5.71 % vs 6.43 %, 2.5 s vs 4.2 s (its bands span 60 % of the range and
+the small stripes add overlap), peak RSS 500 MiB vs 1.06 GiB (2872x1984, D=288). Overlap
+rows cost half: each sweep stops at the core in its second phase (same kept rows).
 On the 10 quarter-res scenes forced on: 7.84 % mean bad2.0 (raw ndisp), same as off.
 
 Defaults were chosen on the 10 MiddEval3 quarter-resolution training scenes
