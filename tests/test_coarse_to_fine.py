@@ -118,3 +118,18 @@ def test_accuracy_kept_on_teddy():
     on = bad2(SGBM(0, 64, coarse_to_fine=True).compute(left, right))
     off = bad2(SGBM(0, 64, coarse_to_fine=False).compute(left, right))
     assert on <= off + 0.3
+
+
+def test_real_coarse_level_on_synthetic_pair():
+    # no monkeypatching: the 1/4 level runs, bands narrow, and the result agrees with the
+    # full-range match where both are valid
+    left, right = _pair(h=128, w=256, shift=16)
+    m = SGBM(0, 96, coarse_to_fine=True)
+    bands = m._coarse_intervals(left, right)
+    assert bands is not None and all(0 <= lo <= hi <= 95 for _, _, lo, hi in bands)
+    assert min(hi - lo + 1 for _, _, lo, hi in bands) < 96
+    on = m.compute(left, right)
+    off = SGBM(0, 96, coarse_to_fine=False).compute(left, right)
+    both = np.isfinite(on) & np.isfinite(off)
+    assert both.mean() > 0.5
+    assert (np.abs(on[both] - off[both]) <= 1.0).mean() > 0.95
