@@ -32,8 +32,27 @@ exceeds ``max_volume_mb`` the image is processed in horizontal stripes, each ext
 vertical and diagonal paths then start at most ``stripe_overlap`` rows away instead of at
 the image border, which loses a little regularisation in weakly textured areas
 (horizontal paths, the strongest, are unaffected). Peak memory is then roughly
-``3 * (core + 2 * overlap) * W * Dp`` bytes plus a few (H, W) maps. Measured: a
-2964x1988 pair with D = 280 (10 stripes) peaks at 1.23 GiB RSS with the default budget.
+``3 * (core + 2 * overlap) * W * Dp`` bytes plus a few (H, W) maps (census codes and
+gradients are made per stripe; the confidence's cost maps only for :meth:`match`).
+Measured, 2872x1984 with D = 288 and coarse-to-fine off (9 stripes): 1.06 GiB peak RSS
+(was 1.23 GiB before codes went per stripe), of which about 210 MiB is the Python, Numba
+and OpenCV runtime; with coarse-to-fine (the "auto" default at that size) 500 MiB.
+
+Coarse-to-fine (``coarse_to_fine``, tSGM-like, per band of rows rather than per pixel):
+the pair is matched at 1/4 size with the range scaled; each band of 64 rows gets the
+interval spanned by the valid coarse disparities of its rows (plus 2 coarse rows above and
+below), widened by 12 px plus a quarter of the range times the band's fraction of invalid
+coarse pixels, or the full range when fewer than half are valid. Consecutive bands are
+grouped into stripes (union of their intervals, ``stripe_overlap`` rows each side) by an
+exact minimum of aggregated cells under a volume budget of ``min(max_volume_mb, 224)``
+MiB, at 2 bytes per cell (census cost rows recomputed per sweep where the stored costs
+would not fit). Winners on a narrowed interval edge keep the usual ``OUT_OF_RANGE`` rule,
+so they come out invalid, never clipped. Measured (scene upscaled x4, bad8.0 nonocc in
+upscaled px = bad2.0 quarter-res px): Teddy D=256 3.41 % vs 3.60 % without, 0.7 s vs 2.7 s;
+Adirondack D=292 5.71 % vs 6.43 %, 2.5 s vs 4.2 s (its bands span 60 % of the range and
+the small stripes add overlap), peak RSS 500 MiB vs 1.06 GiB (2872x1984, D=288). Overlap
+rows cost half: each sweep stops at the core in its second phase (same kept rows).
+On the 10 quarter-res scenes forced on: 7.84 % mean bad2.0 (raw ndisp), same as off.
 
 Defaults were chosen on the 10 MiddEval3 quarter-resolution training scenes
 (scripts/bench_sgbm.py, dense bad2.0 on non-occluded pixels): census 9x7 + gradient term
@@ -54,7 +73,7 @@ about 1.3-1.5x the frame rate; README speed table).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numba
@@ -65,7 +84,7 @@ from .errors import InputError, ParameterError
 from .kernels.census import census_cost_volume, census_transform
 from .kernels.pixel_costs import window_cost_volume
 from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
-from .kernels.sgm_sweep import SWEEP_PATHS, sweep_select_census, sweep_select_volume
+from .kernels.sgm_sweep import SWEEP_PATHS, release_workspaces, sweep_select_census, sweep_select_volume
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background, fill_surface
 from .postprocess.median import median3x3_valid
@@ -84,6 +103,23 @@ _MAX_COST = {"census": 63, "sad": 255, "bt": 255}
 # Penalty defaults per cost, in that cost's units (census: bits, sad/bt: grey levels).
 _DEFAULT_P = {"census": (10, 120), "sad": (12, 140), "bt": (12, 140)}
 _GRAD_CAP = 64
+
+
+C2F_FACTOR = 4
+"""Coarse-to-fine: the coarse level is matched at 1/C2F_FACTOR of the size (and range)."""
+C2F_BAND = 64
+"""Coarse-to-fine: rows per band that gets its own disparity interval (full resolution)."""
+C2F_ROW_MARGIN = 2
+"""Coarse rows above and below a band that also bound its interval."""
+C2F_MARGIN = 12
+"""Pixels added on both sides of a band's coarse interval (3 coarse pixels at 1/4)."""
+C2F_VOLUME_MB = 224
+"""Coarse-to-fine stripes are planned within ``min(max_volume_mb, C2F_VOLUME_MB)`` MiB of
+volumes: with narrowed intervals, cutting stripes costs little (the grouping weighs overlap
+against interval width), and it keeps a full-resolution pair (2872x1984, D = 288) under
+512 MiB peak RSS (measured 500 MiB, about 210 MiB of which is the Python/Numba runtime)."""
+C2F_AUTO_CELLS = 256_000_000
+"""``coarse_to_fine="auto"`` is on from this many cells (W x H x num_disparities) on."""
 
 
 PRESETS = {
@@ -147,6 +183,11 @@ class SGBM:
         max_volume_mb: memory budget for the cost + sum volumes, MiB; larger images are
             processed in stripes (see module docstring).
         stripe_overlap: rows added above and below each stripe.
+        coarse_to_fine: True, False or "auto" (default: on when W * H * num_disparities
+            >= :data:`C2F_AUTO_CELLS`). Match at 1/4 size first, then search each band of
+            :data:`C2F_BAND` rows only inside its coarse interval (see module docstring).
+            Nothing outside ``[min_disparity, min_disparity + num_disparities)`` is ever
+            reported; a winner on a narrowed edge is invalid (``OUT_OF_RANGE``).
     """
 
     min_disparity: int = 0
@@ -172,6 +213,7 @@ class SGBM:
     threads: int | None = None
     max_volume_mb: int = 768
     stripe_overlap: int = 48
+    coarse_to_fine: bool | str = "auto"
 
     def __post_init__(self):
         check_int(self.min_disparity, "min_disparity", minimum=-100000, maximum=100000)
@@ -223,6 +265,8 @@ class SGBM:
             check_int(self.threads, "threads", minimum=1, maximum=numba.config.NUMBA_NUM_THREADS)
         check_int(self.max_volume_mb, "max_volume_mb", minimum=16)
         check_int(self.stripe_overlap, "stripe_overlap", minimum=0)
+        if not (self.coarse_to_fine == "auto" or isinstance(self.coarse_to_fine, (bool, np.bool_))):
+            raise ParameterError(f"coarse_to_fine must be True, False or 'auto', got {self.coarse_to_fine!r}")
 
     @classmethod
     def preset(cls, name: str, **params) -> "SGBM":
@@ -266,22 +310,34 @@ class SGBM:
         h, w = gl.shape
         nd = self.num_disparities
         guide_l, guide_r = _to_uint8_pair(gl, gr)
-        prep = self._prepare_costs(gl, gr, guide_l, guide_r)
         lut = p2_table(self.p1, self.p2, self.p2_adapt)
         ratio, sub, lr = check_selection_params(self.uniqueness_ratio, self.subpixel, self.lr_max_diff)
         disp = np.empty((h, w), np.float32)
         mask = np.empty((h, w), np.uint8)
-        best = np.empty((h, w), np.int32)
-        second = np.empty((h, w), np.int32)
-        lrd = np.empty((h, w), np.float32)
-        for y0, y1, e0, e1 in self._stripes(h, w):
-            sel = self._aggregate_select(prep, guide_l, lut, e0, e1, ratio, sub, lr)
+        # the costs behind the confidence only when it is wanted (compute() skips them:
+        # 9 bytes per pixel, 50 MiB at full resolution)
+        if want_confidence:
+            best = np.empty((h, w), np.int32)
+            second = np.empty((h, w), np.int32)
+            lrd = np.empty((h, w), np.float32)
+        plan = self._plan(gl, gr, guide_l, guide_r)
+        for y0, y1, e0, e1, lo, n, recompute in plan:
+            if len(plan) > 1:
+                # the kernels keep their volumes for the next call (speed for video);
+                # between stripes that would hold two stripes' volumes at once
+                release_workspaces()
+            sel = self._aggregate_select(gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr,
+                                         recompute, (y0 - e0, y1 - e0))
             a, b = y0 - e0, y1 - e0
             disp[y0:y1] = sel.disparity[a:b]
             mask[y0:y1] = sel.mask[a:b]
-            best[y0:y1] = sel.best_cost[a:b]
-            second[y0:y1] = sel.second_cost[a:b]
-            lrd[y0:y1] = sel.lr_distance[a:b]
+            if want_confidence:
+                best[y0:y1] = sel.best_cost[a:b]
+                second[y0:y1] = sel.second_cost[a:b]
+                lrd[y0:y1] = sel.lr_distance[a:b]
+            del sel
+        if len(plan) > 1:
+            release_workspaces()
         if self.speckle_size > 0:
             remove_speckles(disp, mask, self.speckle_size, self.speckle_range)
         if self.median:
@@ -314,22 +370,129 @@ class SGBM:
         mask[...] = new_mask
         return out
 
-    def _aggregate_select(self, prep, guide_l, lut, e0, e1, ratio, sub, lr):
-        # rows e0:e1: two-sweep kernel (no cost volume for census) for 4/5/8 paths; 16
-        # paths use the path-family kernels of stereo.kernels.sgm
-        nd = self.num_disparities
+    def _plan(self, gl, gr, guide_l, guide_r):
+        """Stripes ``(y0, y1, e0, e1, lo, n, recompute)``: core rows, extended rows, disparity
+        interval ``lo .. lo + n - 1``, and whether census cost rows are recomputed per sweep."""
+        h, w = gl.shape
+        if self._use_c2f(h, w):
+            bands = self._coarse_intervals(gl, gr)
+            if bands is not None:
+                return self._c2f_stripes(h, w, bands)
+        return [(y0, y1, e0, e1, self.min_disparity, self.num_disparities, False)
+                for y0, y1, e0, e1 in self._stripes(h, w)]
+
+    def _use_c2f(self, h: int, w: int) -> bool:
+        if self.coarse_to_fine == "auto":
+            return h * w * self.num_disparities >= C2F_AUTO_CELLS
+        return bool(self.coarse_to_fine)
+
+    def _coarse_intervals(self, gl, gr):
+        """Disparity interval per band of :data:`C2F_BAND` rows from a match at 1/:data:`C2F_FACTOR`.
+
+        Returns ``[(y0, y1, lo, hi), ...]`` (full-resolution rows and pixels, ``lo``/``hi``
+        inclusive, inside the user's range) or None when the image is too small for a
+        coarse level. Per band: the extreme valid coarse disparities of the band's coarse
+        rows (plus :data:`C2F_ROW_MARGIN` coarse rows above and below), scaled up and
+        widened by ``C2F_MARGIN`` px plus a quarter of the range times the band's fraction
+        of invalid coarse pixels; the full range where fewer than half are valid. The
+        coarse map is already cleaned (uniqueness, left-right check, speckles, median),
+        so the extremes are not single outliers; an outlier only widens the interval.
+        """
+        f = C2F_FACTOR
+        h, w = gl.shape
+        hc, wc = -(-h // f), -(-w // f)
+        if hc < 16 or wc < 32:
+            return None
+        small = [cv2.resize(img, (wc, hc), interpolation=cv2.INTER_AREA) for img in (gl, gr)]
+        d0, nd = self.min_disparity, self.num_disparities
+        clo = d0 // f
+        chi = -(-(d0 + nd - 1) // f)
+        coarse = replace(self, min_disparity=clo, num_disparities=max(3, chi - clo + 1),
+                         coarse_to_fine=False, fill=False)
+        cd = coarse._match_gray(small[0], small[1], want_confidence=False).disparity
+        release_workspaces()
+        sx = w / wc
+        bands = []
+        for y0 in range(0, h, C2F_BAND):
+            y1 = min(h, y0 + C2F_BAND)
+            r0 = max(0, y0 // f - C2F_ROW_MARGIN)
+            r1 = min(hc, -(-y1 // f) + C2F_ROW_MARGIN)
+            block = cd[r0:r1]
+            vals = block[np.isfinite(block)]
+            bad = 1.0 - vals.size / block.size
+            if bad > 0.5:
+                bands.append((y0, y1, d0, d0 + nd - 1))
+                continue
+            m = C2F_MARGIN + int(np.ceil(bad * nd / 4))
+            lo = max(d0, int(np.floor(float(vals.min()) * sx)) - m)
+            hi = min(d0 + nd - 1, int(np.ceil(float(vals.max()) * sx)) + m)
+            if hi - lo < 2:                      # at least 3 disparities, inside the range
+                hi = min(d0 + nd - 1, lo + 2)
+                lo = hi - 2
+            bands.append((y0, y1, lo, hi))
+        return bands
+
+    def _c2f_stripes(self, h: int, w: int, bands):
+        """Group consecutive bands into stripes with the fewest aggregated cells.
+
+        A group gets the union of its bands' intervals and is cut into stripes that fit
+        the volume budget, each extended by ``stripe_overlap`` rows (aggregated, then
+        discarded): grouping trades wider intervals against fewer overlaps. Exact
+        minimum over all groupings (dynamic programming over the bands).
+        """
+        ov = self.stripe_overlap
+        budget = min(self.max_volume_mb, C2F_VOLUME_MB) * (1 << 20)
+
+        def split(g0, g1, lo, hi):
+            n = hi - lo + 1
+            ndp = padded_count(n)
+            core = max(16, budget // (self._cell_bytes() * w * ndp) - 2 * ov)   # a band alone may exceed it
+            out, cells = [], 0
+            for y0 in range(g0, g1, core):
+                y1 = min(g1, y0 + core)
+                e0, e1 = max(0, y0 - ov), min(h, y1 + ov)
+                # the census kernel recomputes cost rows instead of storing a cost volume
+                # when cost + sum would exceed the budget; otherwise storing is faster
+                # (13 % at 1242x375 D=192, measured). Same output either way.
+                out.append((y0, y1, e0, e1, lo, n, 3 * (e1 - e0) * w * ndp > budget))
+                # overlap rows are swept once (the sweeps stop at the core), kept rows twice
+                cells += (2 * (y1 - y0) + (y0 - e0) + (e1 - y1)) * ndp
+            return out, cells
+
+        nb = len(bands)
+        best = [0] + [None] * nb          # best[j]: (cells, stripes) for bands[:j]
+        best[0] = (0, [])
+        for j in range(1, nb + 1):
+            lo, hi = bands[j - 1][2], bands[j - 1][3]
+            for i in range(j - 1, -1, -1):
+                lo, hi = min(lo, bands[i][2]), max(hi, bands[i][3])
+                stripes, cells = split(bands[i][0], bands[j - 1][1], lo, hi)
+                total = best[i][0] + cells
+                if best[j] is None or total < best[j][0]:
+                    best[j] = (total, best[i][1] + stripes)
+        return best[nb][1]
+
+    def _aggregate_select(self, gl, gr, guide_l, guide_r, lut, e0, e1, lo, n, ratio, sub, lr,
+                          recompute=False, core=None):
+        # rows e0:e1, disparities lo .. lo + n - 1: two-sweep kernel (no cost volume for
+        # census) for 4/5/8 paths; 16 paths use the path-family kernels of stereo.kernels.sgm.
+        # Per-pixel inputs (census codes, gradients) are made for the stripe only.
         guide = np.ascontiguousarray(guide_l[e0:e1])
         if self.paths in SWEEP_PATHS and self.cost == "census":
-            (cl, cr), (gxl, gxr) = prep
-            return sweep_select_census(cl[e0:e1], cr[e0:e1], gxl[e0:e1], gxr[e0:e1], self.grad_weight,
-                                       _GRAD_CAP, self._max_cost(), guide, self.p1, lut, self.paths,
-                                       self.min_disparity, nd, ratio, sub, lr)
-        cost = self._cost_volume(prep, e0, e1)
+            (cl, cr), (gxl, gxr) = self._census_inputs(gl, gr, guide_l, guide_r, e0, e1)
+            return sweep_select_census(cl, cr, gxl, gxr, self.grad_weight, _GRAD_CAP, self._max_cost(),
+                                       guide, self.p1, lut, self.paths, lo, n, ratio, sub, lr,
+                                       recompute=recompute, core=core)
+        cost = self._cost_volume(gl, gr, guide_l, guide_r, e0, e1, lo, n)
         if self.paths in SWEEP_PATHS:
-            return sweep_select_volume(cost, guide, self.p1, lut, self.paths, self.min_disparity,
-                                       ratio, sub, lr, num_disparities=nd)
-        return aggregate_select(cost, guide, self.p1, lut, self.paths, self.min_disparity, ratio, sub,
-                                lr, num_disparities=nd)
+            return sweep_select_volume(cost, guide, self.p1, lut, self.paths, lo, ratio, sub, lr,
+                                       num_disparities=n, core=core)
+        return aggregate_select(cost, guide, self.p1, lut, self.paths, lo, ratio, sub, lr,
+                                num_disparities=n)
+
+    def _cell_bytes(self) -> int:
+        # volume bytes per cell of a large stripe: uint16 sums (+ uint8 costs unless recomputed)
+        return 2 if (self.cost == "census" and self.paths in SWEEP_PATHS) else 3
 
     def _stripes(self, h: int, w: int):
         """(core start, core end, extended start, extended end) row ranges."""
@@ -347,39 +510,41 @@ class SGBM:
             out.append((y0, y1, max(0, y0 - ov), min(h, y1 + ov)))
         return out
 
-    def _prepare_costs(self, gl, gr, guide_l, guide_r):
-        if self.cost == "census":
-            cw, ch = self.census_window
-            img_l = gl.astype(np.uint16, copy=False)
-            img_r = gr.astype(np.uint16, copy=False)
-            codes = (census_transform(img_l, cw, ch), census_transform(img_r, cw, ch))
-            if self.grad_weight:
-                grads = (cv2.Sobel(guide_l, cv2.CV_16S, 1, 0, ksize=3),
-                         cv2.Sobel(guide_r, cv2.CV_16S, 1, 0, ksize=3))
-            else:
-                z = np.zeros((1, 1), np.int16)   # not read when grad_weight == 0
-                grads = (z, z)
-            return codes, grads
-        return guide_l, guide_r
+    def _census_inputs(self, gl, gr, guide_l, guide_r, e0: int, e1: int):
+        """Census codes (uint64) and Sobel x gradients (int16) of rows e0:e1 of both images.
 
-    def _cost_volume(self, prep, e0: int, e1: int) -> np.ndarray:
+        Made from the rows plus the window's half height (what the full-image transform
+        would see), so a stripe's codes equal the full image's rows exactly.
+        """
+        cw, ch = self.census_window
+        h = gl.shape[0]
+        a, b = max(0, e0 - ch // 2), min(h, e1 + ch // 2)
+        codes = tuple(np.ascontiguousarray(census_transform(img[a:b].astype(np.uint16, copy=False), cw, ch)
+                                           [e0 - a:e1 - a]) for img in (gl, gr))
+        if self.grad_weight:
+            # Sobel 3x3 reads one row beyond; the image border is OpenCV's reflect-101
+            a, b = max(0, e0 - 1), min(h, e1 + 1)
+            grads = tuple(np.ascontiguousarray(cv2.Sobel(g[a:b], cv2.CV_16S, 1, 0, ksize=3)[e0 - a:e1 - a])
+                          for g in (guide_l, guide_r))
+        else:
+            z = np.zeros((1, 1), np.int16)   # not read when grad_weight == 0
+            grads = (z, z)
+        return codes, grads
+
+    def _cost_volume(self, gl, gr, guide_l, guide_r, e0: int, e1: int, lo: int, n: int) -> np.ndarray:
         invalid = self._max_cost()
+        ndp = np.int64(padded_count(n))
         if self.cost == "census":
-            (cl, cr), (gxl, gxr) = prep
-            return census_cost_volume(np.ascontiguousarray(cl[e0:e1]), np.ascontiguousarray(cr[e0:e1]),
-                                      np.ascontiguousarray(gxl[e0:e1]), np.ascontiguousarray(gxr[e0:e1]),
-                                      np.int64(self.min_disparity), np.int64(self.num_disparities),
-                                      np.int64(padded_count(self.num_disparities)),
+            (cl, cr), (gxl, gxr) = self._census_inputs(gl, gr, guide_l, guide_r, e0, e1)
+            return census_cost_volume(cl, cr, gxl, gxr, np.int64(lo), np.int64(n), ndp,
                                       np.int64(self.grad_weight), np.int64(_GRAD_CAP), np.int64(invalid))
-        gl, gr = prep
         mode = 0 if self.cost == "sad" else 1
         # the window needs its rows: extend the slice by the half window, then crop
         r = self.block_size // 2
-        a, b = max(0, e0 - r), min(gl.shape[0], e1 + r)
-        vol = window_cost_volume(np.ascontiguousarray(gl[a:b]), np.ascontiguousarray(gr[a:b]),
-                                 np.int64(self.min_disparity), np.int64(self.num_disparities),
-                                 np.int64(padded_count(self.num_disparities)), np.int64(self.block_size), np.int64(self.block_size),
-                                 np.int64(mode), np.int64(invalid))
+        a, b = max(0, e0 - r), min(guide_l.shape[0], e1 + r)
+        vol = window_cost_volume(np.ascontiguousarray(guide_l[a:b]), np.ascontiguousarray(guide_r[a:b]),
+                                 np.int64(lo), np.int64(n), ndp, np.int64(self.block_size),
+                                 np.int64(self.block_size), np.int64(mode), np.int64(invalid))
         return np.ascontiguousarray(vol[e0 - a:e0 - a + (e1 - e0)])
 
 

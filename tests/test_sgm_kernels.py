@@ -195,10 +195,13 @@ def test_sweeps_with_census_on_the_fly_equal_volume_path():
     for gw, min_d, nd in [(4, 0, 9), (0, -2, 20)]:
         vol = census_cost_volume(cl, cr, gl, gr, np.int64(min_d), np.int64(nd), np.int64(nd),
                                  np.int64(gw), np.int64(64), np.int64(30))
-        want = aggregate_select(vol, guide, 5, lut, 8, min_d, 5, 2, 1.0)
-        got = sweep_select_census(cl, cr, gl, gr, gw, 64, 30, guide, 5, lut, 8, min_d, nd, 5, 2, 1.0)
-        _same_selection(got, want)
-        assert np.isfinite(got.disparity).any()
+        for paths in (8, 5):
+            want = aggregate_select(vol, guide, 5, lut, paths, min_d, 5, 2, 1.0)
+            for recompute in (False, True):     # cost rows stored or recomputed per sweep
+                got = sweep_select_census(cl, cr, gl, gr, gw, 64, 30, guide, 5, lut, paths, min_d,
+                                          nd, 5, 2, 1.0, recompute=recompute)
+                _same_selection(got, want)
+                assert np.isfinite(got.disparity).any()
 
 
 def test_sweeps_same_with_one_and_two_threads():
@@ -233,3 +236,16 @@ def test_select_row_u16_equals_select_row(lr):
                np.empty(w, np.int64))
     for g, w_ in zip(outs, want):
         np.testing.assert_array_equal(g, w_)
+
+
+@pytest.mark.parametrize("core", [(0, 33), (0, 5), (28, 33), (10, 20), (3, 4)])
+def test_sweeps_core_rows_equal_whole_image(core):
+    # a stripe's kept rows come out the same when phase 2 stops at the core
+    from stereo.kernels.sgm_sweep import sweep_select_volume
+    cost, guide = _volume(15, h=33, w=40, nd=18)
+    lut = p2_table(8, 90, 15.0)
+    whole = sweep_select_volume(cost, guide, 8, lut, 8, 0, 5, 2, 1.0)
+    part = sweep_select_volume(cost, guide, 8, lut, 8, 0, 5, 2, 1.0, core=core)
+    a, b = core
+    for g, w_ in zip(part, whole):
+        np.testing.assert_array_equal(g[a:b], w_[a:b])
