@@ -5,6 +5,11 @@ Conventions used everywhere: the left image is the reference; disparity
 ``Z = f * B / (d + doffs)``.
 """
 
+from ._numba_cache import ensure_numba_cache
+
+# Before any kernel module is imported: Numba needs a writable cache location at decoration time.
+ensure_numba_cache()
+
 from .errors import (CalibrationError, FileFormatError, InputError, OutputError, ParameterError,
                      StereoError)
 from .result import MatchResult
