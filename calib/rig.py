@@ -255,15 +255,10 @@ class StereoRig:
     @classmethod
     def load(cls, path) -> "StereoRig":
         """Read a rig YAML written by :meth:`save`."""
+        from .safe_yaml import load_yaml_file  # bounded: no aliases, depth and size limits
+
         path = Path(path)
-        try:
-            d = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise FileFormatError(f"{path}: no such file", str(path)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise FileFormatError(f"{path}: cannot read file ({exc})", str(path)) from None
-        except yaml.YAMLError as exc:
-            raise FileFormatError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})", str(path)) from None
+        d = load_yaml_file(path)
         if not isinstance(d, dict) or d.get("type") != RIG_TYPE:
             raise CalibrationError(f"{path}: not a stereo rig file (missing 'type: {RIG_TYPE}')")
         return cls.from_dict(d, source=str(path))

@@ -28,32 +28,42 @@ _FORMAT_DTYPES = {
 
 
 def read_file_bytes(path) -> bytes:
-    """Return the bytes of ``path``; FileFormatError saying why when it cannot be read."""
-    p = Path(path)
-    if not p.exists():
-        raise FileFormatError(f"{p}: no such file", str(p))
-    if p.is_dir():
-        raise FileFormatError(f"{p}: is a directory, not a file", str(p))
-    if not os.access(p, os.R_OK):
-        raise FileFormatError(f"{p}: permission denied (file is not readable)", str(p))
-    try:
-        return p.read_bytes()
-    except OSError as exc:
-        raise FileFormatError(f"{p}: cannot read file ({exc.strerror or exc})", str(p)) from None
+    """Return the bytes of the regular file ``path`` (at most ``STEREO_MAX_FILE_BYTES``).
+
+    FileFormatError saying why when it cannot be read (missing, a folder, a device or
+    FIFO, unreadable, too large).
+    """
+    from ..limits import max_file_bytes
+    from .files import read_regular_file
+
+    return read_regular_file(path, max_file_bytes(), "file", "STEREO_MAX_FILE_BYTES")
 
 
 def decode_image(path, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
-    """Decode the image file ``path`` with ``cv2.imdecode`` (FileFormatError on failure)."""
+    """Decode the image file ``path`` with ``cv2.imdecode`` (FileFormatError on failure).
+
+    The header's width x height is checked against ``STEREO_MAX_IMAGE_PIXELS`` before
+    decoding (a decompression bomb never allocates).
+    """
+    from ..limits import max_image_pixels
+    from .image_header import check_image_header
+
     data = read_file_bytes(path)
     if not data:
         raise FileFormatError(f"{path}: file is empty", str(path))
+    limit = max_image_pixels()
+    check_image_header(data, path, limit)
     try:
         img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     except cv2.error:
         img = None
     if img is None:
         raise FileFormatError(
-            f"{path}: not a readable image (corrupt file or unsupported format)", str(path))
+            f"{path}: not a readable image (corrupt file, unsupported format, or larger than "
+            f"OpenCV's pixel limit)", str(path))
+    if img.shape[0] * img.shape[1] > limit:
+        raise FileFormatError(f"{path}: image is {img.shape[1]}x{img.shape[0]} pixels, more than the "
+                              f"{limit} allowed (STEREO_MAX_IMAGE_PIXELS)", str(path))
     return img
 
 
