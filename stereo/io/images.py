@@ -9,6 +9,10 @@ work and a missing file, an unreadable file and an undecodable file are told apa
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -53,18 +57,69 @@ def decode_image(path, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
         raise FileFormatError(f"{path}: file is empty", str(path))
     limit = max_image_pixels()
     check_image_header(data, path, limit)
-    try:
-        img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
-    except cv2.error:
-        img = None
+    with _captured_native_stderr() as native:
+        try:
+            img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+        except cv2.error:
+            img = None
     if img is None:
+        detail = [ln for ln in native.text.splitlines() if ln.strip()]
+        reason = f": {detail[-1].strip()[:160]}" if detail else ""
         raise FileFormatError(
             f"{path}: not a readable image (corrupt file, unsupported format, or larger than "
-            f"OpenCV's pixel limit)", str(path))
+            f"OpenCV's pixel limit){reason}", str(path))
     if img.shape[0] * img.shape[1] > limit:
         raise FileFormatError(f"{path}: image is {img.shape[1]}x{img.shape[0]} pixels, more than the "
                               f"{limit} allowed (STEREO_MAX_IMAGE_PIXELS)", str(path))
     return img
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+class _Captured:
+    text = ""
+
+
+@contextmanager
+def _captured_native_stderr():
+    """Capture what native code (libpng, libjpeg, OpenCV's logger) writes to fd 2.
+
+    Decoders print warnings such as ``libpng warning: tEXt: CRC error`` straight to the
+    process's stderr, which breaks the CLI's one-line contract. Lines from the codecs are
+    kept for error messages; anything else captured meanwhile is written back to stderr.
+    """
+    out = _Captured()
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        tmp = tempfile.TemporaryFile()
+    except (OSError, ValueError, AttributeError):
+        yield out  # no fd 2 to redirect (embedded interpreter, closed stderr): decode as is
+        return
+    with _STDERR_LOCK:
+        try:
+            os.dup2(tmp.fileno(), 2)
+            yield out
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            try:
+                tmp.seek(0)
+                text = tmp.read(1 << 16).decode("utf-8", "replace")
+            finally:
+                tmp.close()
+            keep, other = [], []
+            for line in text.splitlines():
+                codec = line.startswith(("libpng", "libjpeg", "libtiff", "[ WARN", "[ERROR", "Corrupt JPEG",
+                                         "Premature end of JPEG", "JPEG", "TIFF"))
+                (keep if codec else other).append(line)
+            out.text = "\n".join(keep)
+            if other:
+                try:
+                    os.write(2, ("\n".join(other) + "\n").encode())
+                except OSError:
+                    pass
 
 
 def read_image(path, *, color: bool = True) -> np.ndarray:
