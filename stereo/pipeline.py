@@ -39,6 +39,7 @@ class PairResult:
     relative_inverse_depth: np.ndarray | None
     range_source: str
     notes: tuple = ()
+    advice: tuple = ()  # why almost every pixel is invalid and what to change (stereo.diagnose)
 
     @property
     def metric(self) -> bool:
@@ -134,11 +135,15 @@ def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_dispa
             range_note = "from the feature matches, with a margin"
     if calibration is not None:
         from calib.rectify import prepare_pair
+        from .diagnose import check_calibration_size
+        check_calibration_size(left.shape[1], left.shape[0], calibration)
         left, right, rect, valid_region = prepare_pair(left, right, calibration)
     lo, n, source = choose_range(left.shape[1], calibration, min_disparity=min_disparity,
                                  num_disparities=num_disparities, near_m=near_m, far_m=far_m)
     source = range_note or source
     matcher = make_matcher(method, lo, n, block_size, **params)
+    from .diagnose import check_matcher_memory, low_density_advice
+    check_matcher_memory(matcher, left.shape[0], left.shape[1])
     result = matcher.match(left, right)
     if valid_region is not None:
         outside = ~valid_region
@@ -153,8 +158,12 @@ def match_pair(left, right, *, method: str = "sgbm", calibration=None, min_dispa
     else:
         from .relative import relative_inverse_depth
         relative = relative_inverse_depth(result.disparity)
+    advice = ()
+    if result.density < 0.05:
+        from .validation import pair_to_gray
+        advice = tuple(low_density_advice(result, *pair_to_gray(left, right)))
     return PairResult(match=result, left_image=left, calibration=rect, depth=depth,
-                      relative_inverse_depth=relative, range_source=source, notes=notes)
+                      relative_inverse_depth=relative, range_source=source, notes=notes, advice=advice)
 
 
 def _rectify_uncalibrated(left, right):
@@ -182,6 +191,7 @@ def summarize(res: PairResult) -> list[str]:
     reasons = {k: v for k, v in m.reasons().items() if v}
     if reasons:
         lines.append("invalid pixels by reason: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
+    lines += list(getattr(res, "advice", ()))
     if res.depth is not None:
         finite = res.depth[np.isfinite(res.depth)]
         if finite.size:
