@@ -52,7 +52,10 @@ def _dist(value, name, source="rig"):
 def _roi(value):
     if value is None:
         return None
-    r = [int(v) for v in np.asarray(value).ravel()]
+    try:
+        r = [int(v) for v in np.asarray(value, dtype=np.float64).ravel()]
+    except (TypeError, ValueError, OverflowError):
+        raise CalibrationError(f"a valid-region ROI must be [x, y, width, height], got {str(value)[:40]!r}") from None
     if len(r) != 4:
         raise CalibrationError(f"a valid-region ROI must be [x, y, width, height], got {value!r}")
     return tuple(r)
@@ -101,8 +104,9 @@ class StereoRig:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        from .checks import whole
         try:
-            w, h = (int(v) for v in self.image_size)
+            w, h = (whole(v, "image size", "rig") for v in self.image_size)
         except (TypeError, ValueError):
             raise CalibrationError(f"rig: image_size must be (width, height), got {self.image_size!r}") from None
         if w < 0 or h < 0 or (w == 0) != (h == 0):
@@ -123,6 +127,26 @@ class StereoRig:
         self.roi1, self.roi2 = _roi(self.roi1), _roi(self.roi2)
         if self.K1[0, 0] <= 0 or self.K2[0, 0] <= 0:
             raise CalibrationError("rig: camera matrices must have a positive focal length")
+        self._check_plausible()
+
+    def _check_plausible(self) -> None:
+        """Reject rigs that would give silent nonsense (see :mod:`calib.checks`)."""
+        from .checks import check_baseline_m, check_intrinsics, check_rotation, in_range, FOCAL_PX_RANGE
+        check_intrinsics(self.K1, "K1 (left camera matrix)", "rig")
+        check_intrinsics(self.K2, "K2 (right camera matrix)", "rig")
+        for name in ("R", "R1", "R2"):
+            check_rotation(getattr(self, name), name, "rig")
+        check_baseline_m(float(np.linalg.norm(self.T)), "|T| (baseline)", "rig")
+        for name in ("P1", "P2"):
+            P = getattr(self, name)
+            in_range(float(P[0, 0]), f"{name} fx", *FOCAL_PX_RANGE, "px", "rig")
+            in_range(float(P[1, 1]), f"{name} fy", *FOCAL_PX_RANGE, "px", "rig")
+        for name in ("rms", "alpha"):
+            v = getattr(self, name)
+            if v is not None:
+                if isinstance(v, (bool, str)) or not isinstance(v, (int, float, np.number)) \
+                        or not np.isfinite(float(v)):
+                    raise CalibrationError(f"rig: {name} must be a finite number, got {str(v)[:40]!r}")
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod
@@ -133,12 +157,20 @@ class StereoRig:
         ``T`` in metres. ``alpha`` in [0, 1] (or -1 for OpenCV's default scaling); 0 keeps
         only valid pixels (no black borders), which suits matching.
         """
-        w, h = (int(v) for v in image_size)
+        from .checks import check_baseline_m, check_intrinsics, check_rotation, number, whole
+        w, h = (whole(v, "image size", "rig") for v in image_size)
         if w <= 0 or h <= 0:
             raise CalibrationError(f"rectification needs the image size, got {w}x{h}")
         K1, K2, R = (_mat(m, (3, 3), n) for m, n in ((K1, "K1"), (K2, "K2"), (R, "R")))
         T = _mat(T, (3,), "T")
         D1, D2 = _dist(D1, "D1"), _dist(D2, "D2")
+        # Checked before OpenCV sees them: a singular K or a zero T makes stereoRectify
+        # return NaNs or fail deep inside.
+        check_intrinsics(K1, "K1 (left camera matrix)", "rig")
+        check_intrinsics(K2, "K2 (right camera matrix)", "rig")
+        check_rotation(R, "R", "rig")
+        check_baseline_m(float(np.linalg.norm(T)), "|T| (baseline)", "rig")
+        alpha = number(alpha, "rectification alpha", "rig")
         try:
             R1, R2, P1, P2, Q, roi1, roi2 = cv2.stereoRectify(
                 K1, D1, K2, D2, (w, h), R, T.reshape(3, 1), flags=cv2.CALIB_ZERO_DISPARITY,
@@ -207,7 +239,20 @@ class StereoRig:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "rig") -> "StereoRig":
-        """Inverse of :meth:`to_dict`; errors name ``source`` and the missing key."""
+        """Inverse of :meth:`to_dict`; errors name ``source`` and the missing key.
+
+        Every malformed value gives a :class:`CalibrationError` naming ``source``.
+        """
+        try:
+            return cls._from_dict(d, source)
+        except (TypeError, ValueError, OverflowError, AttributeError, np.linalg.LinAlgError) as exc:
+            if isinstance(exc, CalibrationError):
+                raise
+            raise CalibrationError(f"{source}: malformed rig ({type(exc).__name__}: "
+                                   f"{str(exc).splitlines()[0][:100] if str(exc) else ''})") from None
+
+    @classmethod
+    def _from_dict(cls, d: dict, source: str) -> "StereoRig":
         if not isinstance(d, dict):
             raise CalibrationError(f"{source}: expected a mapping, got {type(d).__name__}")
 
@@ -216,6 +261,10 @@ class StereoRig:
                 raise CalibrationError(f"{source}: missing key '{where}{key}'")
             return mapping[key]
 
+        for section in ("units", "quality", "rectification", "info", "left", "right", "extrinsics"):
+            if d.get(section) is not None and not isinstance(d.get(section), dict):
+                raise CalibrationError(f"{source}: '{section}' must be a mapping, got "
+                                       f"{type(d.get(section)).__name__}")
         units = d.get("units") or {}
         if units.get("T", "m") != "m":
             raise CalibrationError(f"{source}: T must be stored in metres (units.T: m), got {units.get('T')!r}")
@@ -230,6 +279,9 @@ class StereoRig:
                       per_view_errors=list(quality.get("per_view_errors_px") or []),
                       rejected_views=list(quality.get("rejected_views") or []),
                       info=dict(d.get("info") or {}))
+        for key in ("per_view_errors", "rejected_views"):
+            if not all(isinstance(v, dict) for v in common[key]):
+                raise CalibrationError(f"{source}: quality.{key}_px entries must be mappings")
         rect = d.get("rectification")
         try:
             if not rect or any(rect.get(k) is None for k in ("R1", "R2", "P1", "P2", "Q")):
