@@ -24,6 +24,9 @@ def add_matching_arguments(p):
     """Options shared by ``match`` and ``demo``."""
     p.add_argument("--calib", help="calibration file (Middlebury calib.txt, rig YAML, OpenCV YAML/XML, "
                                    "ROS 'left.yaml,right.yaml', KITTI calib_cam_to_cam.txt)")
+    p.add_argument("--calib-units", choices=("m", "cm", "mm", "in"),
+                   help="length unit of T in an OpenCV YAML/XML calibration (those files carry none; "
+                        "|T| > 5 without a unit is refused)")
     p.add_argument("--method", choices=("sgbm", "bm"), default="sgbm", help="matcher (default: sgbm)")
     p.add_argument("--min-disparity", type=int, help="smallest disparity searched, px (may be negative)")
     p.add_argument("--num-disparities", type=int, help="number of disparities searched (any positive int)")
@@ -64,11 +67,13 @@ def _length(text, option):
         raise ParameterError(f"{option}: {exc}") from None
 
 
-def load_calibration_arg(path):
+def load_calibration_arg(path, units=None):
     if path is None:
+        if units is not None:
+            raise ParameterError("--calib-units needs --calib")
         return None
     from calib.formats import load_calibration
-    return load_calibration(path)
+    return load_calibration(path, units=units)
 
 
 def run(args):
@@ -77,7 +82,7 @@ def run(args):
     from .outputs import write_pair_outputs
 
     opts = matching_options(args)
-    calibration = load_calibration_arg(args.calib)
+    calibration = load_calibration_arg(args.calib, getattr(args, "calib_units", None))
     left = read_image(args.left)
     right = read_image(args.right)
     res = match_pair(left, right, calibration=calibration, **opts)

@@ -13,6 +13,8 @@ def register(subparsers):
         description="Print the disparity search range (min_disparity, num_disparities) that covers "
                     "depths from --near to --far for a calibration (any format stereo match accepts).")
     p.add_argument("--calib", required=True, help="calibration file")
+    p.add_argument("--calib-units", choices=("m", "cm", "mm", "in"),
+                   help="length unit of T in an OpenCV YAML/XML calibration (those files carry none)")
     p.add_argument("--near", required=True, help="nearest depth, e.g. 0.5m or 50cm")
     p.add_argument("--far", required=True, help="farthest depth, e.g. 20m, or inf")
     p.add_argument("--margin", type=int, default=1, help="extra disparities on both ends (default 1)")
@@ -35,7 +37,7 @@ def run(args):
 
     near = _length(args.near, "--near")
     far = _length(args.far, "--far", allow_inf=True)
-    calibration = load_calibration(args.calib)
+    calibration = load_calibration(args.calib, units=args.calib_units)
     rect = calibration.rectified() if hasattr(calibration, "rectified") else calibration
     lo, n = disparity_range(rect, near, far, margin_px=args.margin)
     fb = rect.focal_px * rect.baseline_m
