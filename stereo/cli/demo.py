@@ -31,6 +31,8 @@ def run(args):
     from ..triangulation import depth_from_disparity
     from .outputs import write_pair_outputs
 
+    from .outputs import check_output_dir
+    check_output_dir(args.out)
     if args.calib is not None:
         raise InputError("stereo demo uses the calibration shipped with each sample; drop --calib")
     root = samples_dir()

@@ -79,8 +79,9 @@ def load_calibration_arg(path, units=None):
 def run(args):
     from ..io import read_image
     from ..pipeline import match_pair, summarize
-    from .outputs import write_pair_outputs
+    from .outputs import check_output_dir, write_pair_outputs
 
+    check_output_dir(args.out, (args.left, args.right, args.calib))  # before any work
     opts = matching_options(args)
     calibration = load_calibration_arg(args.calib, getattr(args, "calib_units", None))
     left = read_image(args.left)
