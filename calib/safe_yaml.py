@@ -99,8 +99,9 @@ def load_yaml_text(text: str, path="calibration") -> object:
         FileFormatError: invalid YAML, anchors/aliases, too deep or too many nodes.
     """
     text = strip_opencv_directive(text)
-    loader = BoundedSafeLoader(text)
+    loader = None
     try:
+        loader = BoundedSafeLoader(text)  # the reader checks the characters here already
         return loader.get_single_data()
     except YamlLimitError as exc:
         raise FileFormatError(f"{path}: {exc}", str(path)) from None
@@ -114,7 +115,8 @@ def load_yaml_text(text: str, path="calibration") -> object:
         raise FileFormatError(f"{path}: unreadable YAML value ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0][:120] if str(exc) else ''})", str(path)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_yaml_file(path) -> object:

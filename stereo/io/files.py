@@ -46,11 +46,15 @@ def read_regular_file(path, max_bytes: int, what: str = "file", env: str | None 
                               f"allowed{hint}", str(p))
     try:
         with open(p, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+            # read(n) allocates n bytes up front: ask for what stat says (+1 to notice growth)
+            data = fh.read(min(max_bytes, st.st_size) + 1)
     except PermissionError:
         raise FileFormatError(f"{p}: permission denied (file is not readable)", str(p)) from None
     except OSError as exc:
         raise FileFormatError(f"{p}: cannot read file ({exc.strerror or exc})", str(p)) from None
+    if len(data) > st.st_size:  # the file grew while read (a log being written?): read it whole
+        with open(p, "rb") as fh:
+            data = fh.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise FileFormatError(f"{p}: {what} is more than the {max_bytes} bytes allowed{hint}", str(p))
     return data
