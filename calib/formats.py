@@ -37,7 +37,7 @@ from stereo.errors import CalibrationError, FileFormatError, ParameterError
 
 from .model import UNIT_TO_METRES, StereoCalibration
 from .opencv_files import parse_opencv_text
-from .safe_yaml import load_yaml_text
+from .safe_yaml import UnsafeYamlError, load_yaml_text
 from .rig import RIG_TYPE, StereoRig
 
 FORMATS = ("rig", "rectified_yaml", "opencv", "ros", "middlebury", "kitti")
@@ -127,6 +127,8 @@ def detect_format(path) -> str:
         return "opencv"
     try:
         data = _load_yaml(text, p)
+    except UnsafeYamlError:
+        raise  # aliases or absurd nesting: say so rather than "unrecognised format"
     except FileFormatError:
         data = None
     if isinstance(data, dict):

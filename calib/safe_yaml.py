@@ -37,6 +37,10 @@ class YamlLimitError(yaml.YAMLError):
     """A YAML document outside the bounds above."""
 
 
+class UnsafeYamlError(FileFormatError):
+    """A calibration file refused for its YAML structure (aliases, depth, node count)."""
+
+
 class BoundedSafeLoader(yaml.SafeLoader):
     """SafeLoader without anchors/aliases and with depth and node-count bounds."""
 
@@ -104,7 +108,7 @@ def load_yaml_text(text: str, path="calibration") -> object:
         loader = BoundedSafeLoader(text)  # the reader checks the characters here already
         return loader.get_single_data()
     except YamlLimitError as exc:
-        raise FileFormatError(f"{path}: {exc}", str(path)) from None
+        raise UnsafeYamlError(f"{path}: {exc}", str(path)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
@@ -126,5 +130,5 @@ def load_yaml_file(path) -> object:
     return load_yaml_text(read_calibration_text(path), path)
 
 
-__all__ = ["load_yaml_text", "load_yaml_file", "strip_opencv_directive", "BoundedSafeLoader",
+__all__ = ["load_yaml_text", "load_yaml_file", "UnsafeYamlError", "strip_opencv_directive", "BoundedSafeLoader",
            "MAX_DEPTH", "MAX_NODES"]
