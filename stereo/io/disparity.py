@@ -12,6 +12,7 @@ extension  stored as                                        invalid in the file
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +67,16 @@ def _read_npy(path) -> np.ndarray:
     data = read_file_bytes(path)
     buf = io.BytesIO(data)
     try:
-        version = np.lib.format.read_magic(buf)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(buf, max_header_size=10000)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(buf, max_header_size=10000)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's "created on Python 2" notice: noise here
+            version, header = np.lib.format.read_magic(buf), None
+            if version == (1, 0):
+                header = np.lib.format.read_array_header_1_0(buf, max_header_size=10000)
+            elif version in ((2, 0), (3, 0)):
+                header = np.lib.format.read_array_header_2_0(buf, max_header_size=10000)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+        shape, fortran, dtype = header
     except Exception as exc:  # numpy parses the header with tokenize/ast: any error means corrupt
         msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise FileFormatError(f"{path}: not a readable .npy array ({msg})", str(path)) from None
