@@ -70,7 +70,7 @@ def atomic_path(path):
         raise OutputError(f"{path}: is a folder, cannot write a file there", str(path))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})", str(path)) from None
     os.close(fd)
     try:

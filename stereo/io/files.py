@@ -29,6 +29,8 @@ def read_regular_file(path, max_bytes: int, what: str = "file", env: str | None 
     p = Path(path)
     if not str(path):
         raise FileFormatError(f"empty path given for the {what}", "")
+    if "\x00" in str(path):
+        raise FileFormatError(f"{str(path)!r}: a path cannot contain a NUL character", str(path))
     try:
         st = os.stat(p)
     except FileNotFoundError:

@@ -39,6 +39,8 @@ def check_output_dir(outdir, inputs=(), names=PAIR_OUTPUT_NAMES) -> Path:
     text = str(outdir) if outdir is not None else ""
     if not text.strip():
         raise OutputError("output folder name is empty (give -o a folder, e.g. -o out)", text)
+    if "\x00" in text:
+        raise OutputError(f"{text!r}: a folder name cannot contain a NUL character", text)
     out = Path(os.path.abspath(text))
     if out.exists() and not out.is_dir():
         raise OutputError(f"{outdir}: exists and is not a folder", text)
