@@ -71,7 +71,7 @@ def atomic_path(path):
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        raise OutputError(f"{path}: cannot write here ({getattr(exc, "strerror", None) or exc})", str(path)) from None
+        raise OutputError(f"{path}: cannot write here ({getattr(exc, 'strerror', None) or exc})", str(path)) from None
     os.close(fd)
     try:
         yield Path(tmp)
