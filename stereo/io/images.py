@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import FileFormatError, InputError
+from ..errors import FileFormatError, InputError, OutputError
 from .atomic import atomic_path
 
 _WRITABLE_DTYPES = (np.uint8, np.uint16, np.float32)
@@ -209,6 +209,8 @@ def write_bytes_atomic(path, data: bytes) -> None:
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
                 fh.write(data)
+    except OutputError:
+        raise  # already says what and where
     except OSError as exc:
         raise FileFormatError(f"{path}: cannot write file ({exc.strerror or exc})", str(path)) from None
 
