@@ -671,3 +671,21 @@ def test_17_identical_images_say_which_edge_and_what_to_change():
     assert res.match.density < 0.05
     text = "\n".join(summarize(res))
     assert "out_of_range" in text and "lower edge 0" in text and "--min-disparity -" in text
+
+
+def test_8_sigterm_unwinds_and_removes_the_staging(tmp_path):
+    out = tmp_path / "o"
+    code = (f"import signal, time\nfrom stereo.cli import main as m\n"
+            f"signal.signal(signal.SIGTERM, m._terminate)\n"
+            f"from stereo.io.atomic import staged_directory\n"
+            f"with staged_directory({str(out)!r}) as s:\n"
+            f"    (s / 'disparity.pfm').write_bytes(b'x')\n"
+            f"    print('ready', flush=True)\n"
+            f"    time.sleep(60)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert p.stdout.readline().strip() == "ready"
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=60)
+    assert p.returncode != 0
+    assert [e.name for e in tmp_path.iterdir()] == ["o"] and not any(out.iterdir())

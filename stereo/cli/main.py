@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 import warnings
 
 from ..errors import StereoError
@@ -75,10 +77,20 @@ def _quiet_opencv() -> None:
         pass
 
 
+def _terminate(signum, frame):
+    # SIGTERM unwinds like Ctrl-C, so staging folders and temporary files are removed.
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _quiet_opencv()
+    if threading.current_thread() is threading.main_thread():
+        try:
+            signal.signal(signal.SIGTERM, _terminate)
+        except (ValueError, OSError, AttributeError):
+            pass
     try:
         return _run(args)
     except StereoError as exc:
@@ -93,7 +105,7 @@ def main(argv=None) -> int:
             pass
         return 0
     except KeyboardInterrupt:
-        print(f"stereo {args.command}: interrupted", file=sys.stderr)
+        print(f"stereo {args.command}: interrupted (nothing was written)", file=sys.stderr)
         return 130
     except MemoryError:
         if os.environ.get("STEREO_DEBUG"):
