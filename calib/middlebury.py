@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stereo.errors import CalibrationError, FileFormatError
+from stereo.errors import CalibrationError
 
 from .model import UNIT_TO_METRES, StereoCalibration
 

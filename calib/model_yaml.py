@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from stereo.errors import CalibrationError, FileFormatError
+from stereo.errors import CalibrationError
 
 from .model import StereoCalibration
 

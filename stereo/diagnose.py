@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import flags
 from .errors import InputError
 
 LOW_DENSITY = 0.05
