@@ -1,7 +1,8 @@
 """The rectified stereo model (:class:`StereoCalibration`) as a small YAML file.
 
 The file is ``StereoCalibration.to_dict()`` (keys name their units: ``*_px`` in pixels,
-``baseline`` in ``baseline_unit``) under a comment header, read back with the bounded loader of :mod:`calib.safe_yaml`.
+``baseline`` in ``baseline_unit``) under a comment header, read back with the bounded
+loader of :mod:`calib.safe_yaml`.
 """
 
 from __future__ import annotations
