@@ -25,8 +25,9 @@ from stereo.errors import FileFormatError
 
 MAX_DEPTH = 32
 """Deepest nesting of sequences/mappings accepted (calibration files use 4 at most)."""
-MAX_NODES = 200_000
-"""Most YAML nodes in one file (a 1 MiB file of one-character list items has ~500k)."""
+MAX_NODES = 50_000
+"""Most YAML nodes in one file (calibration files have a few hundred; a 1 MiB list of
+numbers has ~350k and would take seconds to compose in pure Python)."""
 
 OPENCV_TAGS = ("tag:yaml.org,2002:opencv-matrix", "tag:yaml.org,2002:opencv-nd-matrix")
 
