@@ -125,18 +125,19 @@ def _pfm(b):
 
 def header_dimensions(data: bytes):
     """(width, height) claimed by an image file's header, or None when not recognised."""
-    b = bytes(data[:65536])
+    whole = data if isinstance(data, bytes) else bytes(data)
+    b = whole[:65536]
     try:
         if b.startswith(b"\x89PNG\r\n\x1a\n"):
             return _png(b)
         if b.startswith(b"\xff\xd8"):
-            return _jpeg(b)
+            return _jpeg(whole)  # EXIF segments can push the frame header past 64 KiB
         if b.startswith(b"BM"):
             return _bmp(b)
         if b[:1] == b"P" and b[1:2] in b"1234567" and len(b) > 2:
             return _pnm(b)
         if b[:2] in (b"II", b"MM"):
-            return _tiff(b)
+            return _tiff(whole)  # the first IFD may sit at the end of the file
         if b[:4] == b"RIFF" and b[8:12] == b"WEBP":
             return _webp(b)
         if b.startswith(b"#?RADIANCE") or b.startswith(b"#?RGBE"):
