@@ -426,6 +426,21 @@ def test_9_wheel_contains_the_samples(tmp_path):
     for scene in ("motorcycle", "negative"):
         for f in ("im0.png", "im1.png", "calib.txt", "disp0GT.pfm", "mask0nocc.png"):
             assert f"stereo/_samples/{scene}/{f}" in names
+    # Installed (not editable) into a fresh venv, the package finds its samples from anywhere.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    py = venv / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", str(wheels[0])], check=True,
+                   timeout=300, capture_output=True)
+    code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]\n"
+            "import stereo, stereo.paths as p\nfrom stereo.cli.demo import DEMO_SCENES\n"
+            "print(stereo.__file__)\n"
+            "print(all((p.samples_dir() / s / f).is_file() for s in DEMO_SCENES for f in ('im0.png', 'calib.txt')))")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run([str(py), "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    where, found = r.stdout.split()
+    assert str(venv) in where and found == "True"
 
 
 # ---- 10. wrongly typed or non-finite calibration fields ------------------------------------------
