@@ -26,7 +26,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from stereo.errors import StereoError  # noqa: E402
 
-EXAMPLES = int(os.environ.get("STEREO_FUZZ_EXAMPLES", "120"))
+EXAMPLES = int(os.environ.get("STEREO_FUZZ_EXAMPLES", "400"))
 MEMORY_LIMIT = 64 << 20
 TIME_LIMIT_S = 10.0
 SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
