@@ -134,7 +134,7 @@ def locked_directory(outdir: Path):
         os.close(fd)  # closing releases the lock
 
 
-_STAGING_RE = re.compile(r"\.staging\.(\d+)\.")
+_STAGING_PID_RE = re.compile(r"(\d+)\.")  # after ".NAME.staging.": "PID.random"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -166,7 +166,7 @@ def clean_stale_staging(outdir: Path) -> list[Path]:
     for entry in entries:
         if not entry.name.startswith(prefix) or entry.is_symlink() or not entry.is_dir():
             continue
-        m = _STAGING_RE.search(entry.name[len(outdir.name):])
+        m = _STAGING_PID_RE.match(entry.name[len(prefix):])
         if m:
             stale = not _pid_alive(int(m.group(1)))
         else:
