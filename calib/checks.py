@@ -64,12 +64,23 @@ def check_intrinsics(K: np.ndarray, name: str, source: str = "calibration") -> N
 
 def check_rotation(R: np.ndarray, name: str, source: str = "calibration") -> None:
     """An orthonormal 3x3 matrix with determinant +1 (within :data:`ROTATION_TOLERANCE`)."""
-    err = float(np.max(np.abs(R.T @ R - np.eye(3))))
+    with np.errstate(all="ignore"):  # a 1e300 "rotation" overflows: it is refused below
+        err = float(np.max(np.abs(R.T @ R - np.eye(3))))
     if not err <= ROTATION_TOLERANCE:
         raise CalibrationError(f"{source}: {name} is not a rotation (R^T R differs from I by {err:.3g})")
-    det = float(np.linalg.det(R))
+    with np.errstate(all="ignore"):
+        det = float(np.linalg.det(R))
     if det < 0:
         raise CalibrationError(f"{source}: {name} is a reflection (determinant {det:.3g}), not a rotation")
+
+
+def vector_norm(v) -> float:
+    """Euclidean norm without overflow warnings (inf when it does not fit a float)."""
+    a = np.asarray(v, np.float64).ravel()
+    scale = float(np.max(np.abs(a))) if a.size else 0.0
+    if not math.isfinite(scale) or scale == 0.0:
+        return scale
+    return scale * float(np.sqrt(np.sum((a / scale) ** 2)))
 
 
 def check_baseline_m(baseline_m: float, name: str = "baseline", source: str = "calibration") -> float:
@@ -80,5 +91,5 @@ def check_baseline_m(baseline_m: float, name: str = "baseline", source: str = "c
     return in_range(baseline_m, f"{name}", *BASELINE_M_RANGE, "m", source)
 
 
-__all__ = ["number", "in_range", "whole", "check_intrinsics", "check_rotation", "check_baseline_m",
+__all__ = ["vector_norm", "number", "in_range", "whole", "check_intrinsics", "check_rotation", "check_baseline_m",
            "FOCAL_PX_RANGE", "BASELINE_M_RANGE", "ROTATION_TOLERANCE"]

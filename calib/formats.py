@@ -200,7 +200,8 @@ def load_opencv_calibration(intrinsics, extrinsics=None, *, units: str | None = 
     T_raw = np.asarray(nodes["T"], np.float64).ravel()
     if not np.all(np.isfinite(T_raw)):
         raise CalibrationError(f"{where['T']}: T contains NaN or inf")
-    norm = float(np.linalg.norm(T_raw))
+    from .checks import vector_norm
+    norm = vector_norm(T_raw)
     if unit is None:
         if norm > AMBIGUOUS_T_METRES:
             raise CalibrationError(

@@ -120,6 +120,7 @@ class StereoRig:
         self.T = _mat(self.T, (3,), "T")
         self.D1 = _dist(self.D1, "D1")
         self.D2 = _dist(self.D2, "D2")
+        self._check_plausible()  # before E and F: a singular K would fail inside inv()
         if self.E is None or self.F is None:
             self.E, self.F = essential_fundamental(self.K1, self.K2, self.R, self.T)
         self.E = _mat(self.E, (3, 3), "E")
@@ -127,16 +128,16 @@ class StereoRig:
         self.roi1, self.roi2 = _roi(self.roi1), _roi(self.roi2)
         if self.K1[0, 0] <= 0 or self.K2[0, 0] <= 0:
             raise CalibrationError("rig: camera matrices must have a positive focal length")
-        self._check_plausible()
 
     def _check_plausible(self) -> None:
         """Reject rigs that would give silent nonsense (see :mod:`calib.checks`)."""
-        from .checks import check_baseline_m, check_intrinsics, check_rotation, in_range, FOCAL_PX_RANGE
+        from .checks import (FOCAL_PX_RANGE, check_baseline_m, check_intrinsics, check_rotation, in_range,
+                             vector_norm)
         check_intrinsics(self.K1, "K1 (left camera matrix)", "rig")
         check_intrinsics(self.K2, "K2 (right camera matrix)", "rig")
         for name in ("R", "R1", "R2"):
             check_rotation(getattr(self, name), name, "rig")
-        check_baseline_m(float(np.linalg.norm(self.T)), "|T| (baseline)", "rig")
+        check_baseline_m(vector_norm(self.T), "|T| (baseline)", "rig")
         for name in ("P1", "P2"):
             P = getattr(self, name)
             in_range(float(P[0, 0]), f"{name} fx", *FOCAL_PX_RANGE, "px", "rig")
@@ -157,7 +158,7 @@ class StereoRig:
         ``T`` in metres. ``alpha`` in [0, 1] (or -1 for OpenCV's default scaling); 0 keeps
         only valid pixels (no black borders), which suits matching.
         """
-        from .checks import check_baseline_m, check_intrinsics, check_rotation, number, whole
+        from .checks import check_baseline_m, check_intrinsics, check_rotation, number, vector_norm, whole
         w, h = (whole(v, "image size", "rig") for v in image_size)
         if w <= 0 or h <= 0:
             raise CalibrationError(f"rectification needs the image size, got {w}x{h}")
@@ -169,7 +170,7 @@ class StereoRig:
         check_intrinsics(K1, "K1 (left camera matrix)", "rig")
         check_intrinsics(K2, "K2 (right camera matrix)", "rig")
         check_rotation(R, "R", "rig")
-        check_baseline_m(float(np.linalg.norm(T)), "|T| (baseline)", "rig")
+        check_baseline_m(vector_norm(T), "|T| (baseline)", "rig")
         alpha = number(alpha, "rectification alpha", "rig")
         try:
             R1, R2, P1, P2, Q, roi1, roi2 = cv2.stereoRectify(
