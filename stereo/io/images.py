@@ -88,8 +88,14 @@ def _captured_native_stderr():
     Decoders print warnings such as ``libpng warning: tEXt: CRC error`` straight to the
     process's stderr, which breaks the CLI's one-line contract. Lines from the codecs are
     kept for error messages; anything else captured meanwhile is written back to stderr.
+    Main thread only (see the comment below).
     """
     out = _Captured()
+    if threading.current_thread() is not threading.main_thread():
+        # fd 2 is process-wide: redirecting it from worker threads (batch decoding) would
+        # serialise their decodes behind one lock. Only the main thread (the CLI) captures.
+        yield out
+        return
     try:
         sys.stderr.flush()
         saved = os.dup(2)
