@@ -29,7 +29,10 @@ def number(value, name: str, source: str = "calibration") -> float:
     """A finite float from a number (not a bool, not a string)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise CalibrationError(f"{source}: {name} must be a number, got {str(value)[:40]!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:
+        raise CalibrationError(f"{source}: {name} is too large, got {str(value)[:40]}...") from None
     if not math.isfinite(v):
         raise CalibrationError(f"{source}: {name} must be finite, got {v}")
     return v

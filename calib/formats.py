@@ -260,7 +260,10 @@ def _pixels(value, name, source) -> int:
     if isinstance(value, (bool, np.bool_)) or isinstance(value, str) or not isinstance(
             value, (int, float, np.integer, np.floating)):
         raise CalibrationError(f"{source}: {name} must be a whole number of pixels, got {str(value)[:40]!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:
+        v = math.inf
     if not math.isfinite(v) or v != int(v) or v < 0 or v > MAX_IMAGE_SIDE:
         raise CalibrationError(f"{source}: {name} must be a whole number of pixels in 0..{MAX_IMAGE_SIDE}, "
                                f"got {value!r}")
@@ -312,7 +315,10 @@ def _ros_matrix(data: dict, key: str, shape, path: Path) -> np.ndarray:
     if not isinstance(values, list) or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise CalibrationError(f"{path}: {key}.data is not a list of numbers")
-    arr = np.asarray(values, np.float64).ravel()
+    try:
+        arr = np.asarray(values, np.float64).ravel()
+    except OverflowError:  # an integer beyond 1e308
+        raise CalibrationError(f"{path}: {key}.data holds a number too large for a float") from None
     if not np.all(np.isfinite(arr)):
         raise CalibrationError(f"{path}: {key}.data contains NaN or inf")
     if shape is not None:

@@ -36,7 +36,10 @@ def _number(value, path, where) -> float:
     if isinstance(value, bool):
         raise CalibrationError(f"{path}: {where} must be a number, got {value!r}")
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond 1e308
+            raise CalibrationError(f"{path}: {where} is too large for a float") from None
     if isinstance(value, str):
         text = value.strip().lower()
         special = {".nan": "nan", ".inf": "inf", "-.inf": "-inf", "+.inf": "inf"}
@@ -100,7 +103,7 @@ def _convert(value, path, name):
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        return _number(value, path, name)
     if isinstance(value, str):
         return value
     if isinstance(value, list):

@@ -31,7 +31,7 @@ RIG_VERSION = 1
 def _mat(value, shape, name, source="rig"):
     try:
         arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise CalibrationError(f"{source}: {name} is not a numeric matrix") from None
     if shape is not None and arr.size == int(np.prod(shape)):
         arr = arr.reshape(shape)
@@ -132,7 +132,7 @@ class StereoRig:
     def _check_plausible(self) -> None:
         """Reject rigs that would give silent nonsense (see :mod:`calib.checks`)."""
         from .checks import (FOCAL_PX_RANGE, check_baseline_m, check_intrinsics, check_rotation, in_range,
-                             vector_norm)
+                             number, vector_norm)
         check_intrinsics(self.K1, "K1 (left camera matrix)", "rig")
         check_intrinsics(self.K2, "K2 (right camera matrix)", "rig")
         for name in ("R", "R1", "R2"):
@@ -145,9 +145,7 @@ class StereoRig:
         for name in ("rms", "alpha"):
             v = getattr(self, name)
             if v is not None:
-                if isinstance(v, (bool, str)) or not isinstance(v, (int, float, np.number)) \
-                        or not np.isfinite(float(v)):
-                    raise CalibrationError(f"rig: {name} must be a finite number, got {str(v)[:40]!r}")
+                number(v, name, "rig")
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod

@@ -704,3 +704,37 @@ def test_8_sigterm_unwinds_and_removes_the_staging(tmp_path):
     p.wait(timeout=60)
     assert p.returncode != 0
     assert [e.name for e in tmp_path.iterdir()] == ["o"] and not any(out.iterdir())
+
+
+HUGE_INT = "9" * 350  # a YAML integer beyond the float range: float() raises OverflowError
+
+
+@pytest.mark.parametrize("name,text", [
+    ("rect.yaml", RECT.replace("focal_px: 500\n", f"focal_px: {HUGE_INT}\n", 1)),
+    ("rect.yaml", RECT.replace("image_width_px: 640", f"image_width_px: {HUGE_INT}")),
+    ("cv.yml", "%YAML:1.0\nimage_width: " + HUGE_INT + "\nimage_height: 4\n"
+               "M1: !!opencv-matrix\n  rows: 1\n  cols: 1\n  dt: d\n  data: [" + HUGE_INT + "]\n"),
+    ("cv2.yml", "%YAML:1.0\nM1: !!opencv-matrix\n  rows: " + HUGE_INT + "\n  cols: 1\n  dt: d\n  data: [1]\n"),
+])
+def test_10_integers_beyond_the_float_range(name, text, tmp_path):
+    p = tmp_path / name
+    p.write_text(text)
+    with pytest.raises((CalibrationError, FileFormatError)):
+        load_calibration(p)
+
+
+def test_10_integers_beyond_the_float_range_rig_and_ros(tmp_path):
+    from tests.test_fuzz_parsers import ROS_LEFT, ROS_RIGHT
+    rig = tmp_path / "rig.yaml"
+    rig.write_text(_rig_text().replace("- 410.0", f"- {HUGE_INT}", 1).replace("[410.0,", f"[{HUGE_INT},", 1))
+    assert HUGE_INT in rig.read_text()
+    with pytest.raises(CalibrationError):
+        load_calibration(rig)
+    right = tmp_path / "right.yaml"
+    right.write_bytes(ROS_RIGHT)
+    for old, new in ((b"[410, 0, 318", b"[410, 0, " + HUGE_INT.encode()),
+                     (b"image_width: 640", b"image_width: " + HUGE_INT.encode())):
+        left = tmp_path / "left.yaml"
+        left.write_bytes(ROS_LEFT.replace(old, new))
+        with pytest.raises(CalibrationError):
+            load_calibration(f"{left},{right}")
