@@ -101,7 +101,7 @@ TOKENS = [b"\n", b" ", b"  ", b":", b"=", b"[", b"]", b"{", b"}", b",", b";", b"
           b"-1", b"3", b"1e308", b"-1e308", b"1e-300", b".nan", b".inf", b"nan", b"inf", b"abc", b"M1", b"T", b"R",
           b"Q", b"P1", b"P_rect_02:", b"S_rect_02:", b"cam0=", b"baseline=", b"image_width", b"<", b">", b"</",
           b"<opencv_storage>", b'type_id="opencv-matrix"', b"<!DOCTYPE x [<!ENTITY a 'b'>]>", b"\x00", b"\xff",
-          b"9" * 50, b"[[[[[[[[", b"PF\n", b"Pf\n", b"\x93NUMPY", b"\x89PNG\r\n\x1a\n"]
+          b"9" * 50, b"9" * 400, b"[[[[[[[[", b"PF\n", b"Pf\n", b"\x93NUMPY", b"\x89PNG\r\n\x1a\n"]
 
 
 @st.composite
