@@ -11,36 +11,49 @@
 * Middlebury ``calib.txt``                                         -> StereoCalibration
 * KITTI ``calib_cam_to_cam.txt`` (P_rect_02 / P_rect_03)           -> StereoCalibration
 
-Units: our files say theirs. OpenCV files carry none: T is taken as METRES unless the
-file has a string node ``T_unit`` (m, cm, mm, in). ROS projection matrices are metres
-(``P_right[0,3] = -fx * B``). KITTI is metres.
+Units: our files say theirs. OpenCV files carry none: T is in the unit of a string node
+``T_unit`` (m, cm, mm, in) when the file has one, else in the unit the caller states
+(``units=``, the CLI's ``--calib-units``), else metres when ``|T| <= 5`` and refused when
+larger (a calibration in millimetres would otherwise give kilometre depths). ROS
+projection matrices are metres (``P_right[0,3] = -fx * B``). KITTI is metres.
+
+Safety: files are read as bounded text (regular files only, ``STEREO_MAX_CALIB_BYTES``);
+YAML goes through :mod:`calib.safe_yaml` (no aliases, bounded depth) and OpenCV files are
+parsed in Python (:mod:`calib.opencv_files`), never by ``cv2.FileStorage``. Every
+malformed or implausible value raises :class:`CalibrationError` (or FileFormatError).
 """
 
 from __future__ import annotations
 
+import math
 import re
-import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
 import yaml
 
-from stereo.errors import CalibrationError, FileFormatError
+from stereo.errors import CalibrationError, FileFormatError, ParameterError
 
 from .model import UNIT_TO_METRES, StereoCalibration
+from .opencv_files import parse_opencv_text
+from .safe_yaml import UnsafeYamlError, load_yaml_text
 from .rig import RIG_TYPE, StereoRig
 
 FORMATS = ("rig", "rectified_yaml", "opencv", "ros", "middlebury", "kitti", "kalibr", "euroc")
+AMBIGUOUS_T_METRES = 5.0
+"""An OpenCV |T| above this, with no unit stated, is refused (likely mm or cm, not m)."""
 
 
 # ---- entry point ------------------------------------------------------------------------
-def load_calibration(path) -> StereoRig | StereoCalibration:
+def load_calibration(path, units: str | None = None) -> StereoRig | StereoCalibration:
     """Read any supported calibration file (format detected from content).
 
     Args:
         path: a file, or two files joined by a comma (``"intrinsics.yml,extrinsics.yml"``
             for OpenCV, ``"left.yaml,right.yaml"`` for ROS camera_info).
+        units: the length unit of T in an OpenCV FileStorage file ("m", "cm", "mm", "in"),
+            which carries none; other formats state their unit and refuse this argument.
 
     Returns:
         A :class:`StereoRig` for formats describing raw cameras (images get rectified),
@@ -51,16 +64,21 @@ def load_calibration(path) -> StereoRig | StereoCalibration:
         CalibrationError: a recognised file with a missing key or bad value (named).
     """
     text = str(path)
+    if not text.strip():
+        raise FileFormatError("empty calibration path", text)
+    if units is not None and units not in UNIT_TO_METRES:
+        raise ParameterError(f"calibration units must be one of {', '.join(UNIT_TO_METRES)}, got {units!r}")
     if "," in text and not Path(text).exists():
         parts = [p.strip() for p in text.split(",")]
         if len(parts) != 2 or not all(parts):
             raise FileFormatError(f"{text}: expected one file or two files separated by one comma", text)
         first, second = (Path(p) for p in parts)
         kind = detect_format(first)
+        if kind == "opencv":
+            return load_opencv_calibration(first, second, units=units)
+        _no_units(units, first, kind)
         if kind == "ros":
             return load_ros_camera_info_pair(first, second)
-        if kind == "opencv":
-            return load_opencv_calibration(first, second)
         if kind == "euroc":
             from .formats_robotics import load_euroc_pair
             return load_euroc_pair(first, second)
@@ -68,13 +86,14 @@ def load_calibration(path) -> StereoRig | StereoCalibration:
                               f"pair or a ROS camera_info pair, but this file is {kind!r}", str(first))
     p = Path(text)
     kind = detect_format(p)
+    if kind == "opencv":
+        return load_opencv_calibration(p, units=units)
+    _no_units(units, p, kind)
     if kind == "rig":
         return StereoRig.load(p)
     if kind == "rectified_yaml":
         from .model_yaml import load_calibration_yaml
         return load_calibration_yaml(p)
-    if kind == "opencv":
-        return load_opencv_calibration(p)
     if kind == "ros":
         raise CalibrationError(f"{p}: a ROS camera_info file describes one camera; give both as "
                                f"'left.yaml,right.yaml'")
@@ -90,17 +109,20 @@ def load_calibration(path) -> StereoRig | StereoCalibration:
     return load_kitti_calibration(p)
 
 
+def _no_units(units, path, kind) -> None:
+    if units is not None:
+        raise ParameterError(f"{path}: a {kind} calibration states its own length unit; "
+                             f"--calib-units (units=) is only for OpenCV FileStorage files")
+
+
 def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise FileFormatError(f"{path}: no such calibration file", str(path))
-    if path.is_dir():
-        raise FileFormatError(f"{path}: is a directory, not a calibration file", str(path))
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FileFormatError(f"{path}: not a text file (no known calibration format)", str(path)) from None
-    except OSError as exc:
-        raise FileFormatError(f"{path}: cannot read file ({exc.strerror or exc})", str(path)) from None
+    """Bounded text of a calibration file (regular file, ``STEREO_MAX_CALIB_BYTES``)."""
+    from stereo.io.files import read_calibration_text
+    return read_calibration_text(path)
+
+
+def _load_yaml(text: str, path):
+    return load_yaml_text(text, path)
 
 
 def detect_format(path) -> str:
@@ -113,8 +135,10 @@ def detect_format(path) -> str:
     if head.startswith("<?xml") or "<opencv_storage>" in head:
         return "opencv"
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = _load_yaml(text, p)
+    except UnsafeYamlError:
+        raise  # aliases or absurd nesting: say so rather than "unrecognised format"
+    except FileFormatError:
         data = None
     if isinstance(data, dict):
         kind = data.get("type")
@@ -145,49 +169,18 @@ _OPENCV_EXTRINSICS = ("R", "T")
 _OPENCV_RECT = ("R1", "R2", "P1", "P2", "Q")
 
 
-def _open_storage(path: Path):
-    _read_text(path)  # existence / readability with our messages
-    try:
-        fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
-    except (cv2.error, SystemError) as exc:  # the binding reports parse errors as SystemError
-        cause = exc.__cause__ if isinstance(exc, SystemError) and exc.__cause__ else exc
-        text = str(cause).strip()
-        msg = text.splitlines()[-1].strip() if text else "parse error"
-        msg = msg.split(" error: ", 1)[-1]  # drop OpenCV's source-file prefix
-        raise FileFormatError(f"{path}: not a valid OpenCV FileStorage file ({msg})", str(path)) from None
-    if not fs.isOpened():
-        raise FileFormatError(f"{path}: OpenCV could not open it as a FileStorage file", str(path))
-    return fs
-
-
 def _storage_nodes(path: Path) -> dict:
-    fs = _open_storage(path)
-    try:
-        out = {}
-        root = fs.root()
-        for key in root.keys():
-            node = fs.getNode(key)
-            if node.isString():
-                out[key] = node.string()
-            elif node.isReal() or node.isInt():
-                out[key] = node.real()
-            elif node.isSeq():
-                out[key] = np.array([node.at(i).real() for i in range(node.size())])
-            else:
-                mat = node.mat()
-                if mat is not None:
-                    out[key] = np.asarray(mat, np.float64)
-        return out
-    finally:
-        fs.release()
+    """Top-level nodes of an OpenCV FileStorage file, parsed in Python (never cv2.FileStorage)."""
+    return parse_opencv_text(_read_text(path), path)
 
 
-def load_opencv_calibration(intrinsics, extrinsics=None) -> StereoRig:
+def load_opencv_calibration(intrinsics, extrinsics=None, *, units: str | None = None) -> StereoRig:
     """Read OpenCV stereo_calib output: ``intrinsics`` (M1 D1 M2 D2) and ``extrinsics``
     (R T, optionally R1 R2 P1 P2 Q); one file may hold both.
 
     Optional nodes: ``image_width``/``image_height`` (or ``imageSize`` / ``image_size``
     = [w, h]) and ``T_unit``. Without R1..Q the rectification is computed (needs the size).
+    ``units`` states the unit of T when the file has no ``T_unit`` (see the module docstring).
     """
     files = [Path(intrinsics)] + ([Path(extrinsics)] if extrinsics is not None else [])
     nodes, where = {}, {}
@@ -201,17 +194,39 @@ def load_opencv_calibration(intrinsics, extrinsics=None) -> StereoRig:
             src = files[0] if key in _OPENCV_INTRINSICS or len(files) == 1 else files[1]
             raise CalibrationError(f"{src}: missing key '{key}' (OpenCV stereo calibration needs "
                                    f"M1 D1 M2 D2 R T)")
-    size = _opencv_size(nodes)
-    unit = str(nodes.get("T_unit", "m")).strip().lower()
-    if unit not in UNIT_TO_METRES:
-        raise CalibrationError(f"{where.get('T_unit', label)}: T_unit must be one of "
-                               f"{', '.join(UNIT_TO_METRES)}, got {unit!r}")
+    for key in ("M1", "D1", "M2", "D2", "R", "T") + _OPENCV_RECT:
+        if key in nodes and not isinstance(nodes[key], np.ndarray):
+            raise CalibrationError(f"{where[key]}: '{key}' must be a matrix, got {str(nodes[key])[:40]!r}")
+    size = _opencv_size(nodes, where, label)
+    file_unit = nodes.get("T_unit")
+    if file_unit is not None:
+        if not isinstance(file_unit, str):
+            raise CalibrationError(f"{where['T_unit']}: T_unit must be a string (m, cm, mm, in), "
+                                   f"got {file_unit!r}")
+        file_unit = file_unit.strip().lower()
+        if file_unit not in UNIT_TO_METRES:
+            raise CalibrationError(f"{where['T_unit']}: T_unit must be one of "
+                                   f"{', '.join(UNIT_TO_METRES)}, got {file_unit!r}")
+        if units is not None and units != file_unit:
+            raise CalibrationError(f"{where['T_unit']}: the file says T_unit: {file_unit} but "
+                                   f"{units} was given (--calib-units)")
+    unit = file_unit or units
+    T_raw = np.asarray(nodes["T"], np.float64).ravel()
+    if not np.all(np.isfinite(T_raw)):
+        raise CalibrationError(f"{where['T']}: T contains NaN or inf")
+    from .checks import vector_norm
+    norm = vector_norm(T_raw)
+    if unit is None:
+        if norm > AMBIGUOUS_T_METRES:
+            raise CalibrationError(
+                f"{label}: |T| = {norm:g} and the file does not say its unit (OpenCV files carry "
+                f"none); as metres that is a {norm:g} m baseline. State the unit of the "
+                f"calibration target: --calib-units mm|cm|m (API: units='mm'), or add a string "
+                f"node 'T_unit: mm' to the file")
+        unit = "m"
     s = UNIT_TO_METRES[unit]
-    T = np.asarray(nodes["T"], np.float64).ravel() * s
-    if "T_unit" not in nodes and np.linalg.norm(T) > 5:
-        warnings.warn(f"{label}: |T| = {np.linalg.norm(T):g} read as metres; if the calibration used "
-                      f"millimetres, add a string node T_unit: mm", stacklevel=2)
-    info = {"source": label, "format": "opencv"}
+    T = T_raw * s
+    info = {"source": label, "format": "opencv", "T_unit": unit}
     try:
         if all(k in nodes for k in _OPENCV_RECT):
             P1 = np.asarray(nodes["P1"], np.float64).copy()
@@ -235,15 +250,38 @@ def load_opencv_calibration(intrinsics, extrinsics=None) -> StereoRig:
         raise CalibrationError(msg if msg.startswith(label) else f"{label}: {msg}") from None
 
 
-def _opencv_size(nodes) -> tuple[int, int]:
+def _opencv_size(nodes, where, label) -> tuple[int, int]:
     if "image_width" in nodes and "image_height" in nodes:
-        return int(nodes["image_width"]), int(nodes["image_height"])
+        return (_pixels(nodes["image_width"], "image_width", where.get("image_width", label)),
+                _pixels(nodes["image_height"], "image_height", where.get("image_height", label)))
     for key in ("imageSize", "image_size"):
         if key in nodes:
-            v = np.asarray(nodes[key]).ravel()
-            if v.size == 2:
-                return int(v[0]), int(v[1])
+            v = nodes[key]
+            if not isinstance(v, np.ndarray) or v.size != 2:
+                raise CalibrationError(f"{where.get(key, label)}: {key} must be [width, height]")
+            v = v.ravel()
+            return (_pixels(v[0], f"{key} width", where.get(key, label)),
+                    _pixels(v[1], f"{key} height", where.get(key, label)))
     return (0, 0)
+
+
+MAX_IMAGE_SIDE = 100_000
+"""Largest image width or height a calibration file may state, pixels."""
+
+
+def _pixels(value, name, source) -> int:
+    """A checked image dimension (a non-negative integer number of pixels)."""
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, str) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise CalibrationError(f"{source}: {name} must be a whole number of pixels, got {str(value)[:40]!r}")
+    try:
+        v = float(value)
+    except OverflowError:
+        v = math.inf
+    if not math.isfinite(v) or v != int(v) or v < 0 or v > MAX_IMAGE_SIDE:
+        raise CalibrationError(f"{source}: {name} must be a whole number of pixels in 0..{MAX_IMAGE_SIDE}, "
+                               f"got {value!r}")
+    return int(v)
 
 
 def save_opencv_calibration(rig: StereoRig, intrinsics_path, extrinsics_path=None) -> None:
@@ -288,10 +326,15 @@ def _ros_matrix(data: dict, key: str, shape, path: Path) -> np.ndarray:
     values = node.get("data") if isinstance(node, dict) else node
     if values is None:
         raise CalibrationError(f"{path}: missing key '{key}.data'")
+    if not isinstance(values, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise CalibrationError(f"{path}: {key}.data is not a list of numbers")
     try:
         arr = np.asarray(values, np.float64).ravel()
-    except (TypeError, ValueError):
-        raise CalibrationError(f"{path}: {key}.data is not a list of numbers") from None
+    except OverflowError:  # an integer beyond 1e308
+        raise CalibrationError(f"{path}: {key}.data holds a number too large for a float") from None
+    if not np.all(np.isfinite(arr)):
+        raise CalibrationError(f"{path}: {key}.data contains NaN or inf")
     if shape is not None:
         if arr.size != int(np.prod(shape)):
             raise CalibrationError(f"{path}: {key} must have {int(np.prod(shape))} values, got {arr.size}")
@@ -300,22 +343,19 @@ def _ros_matrix(data: dict, key: str, shape, path: Path) -> np.ndarray:
 
 
 def _read_ros(path: Path) -> dict:
-    text = _read_text(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FileFormatError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})", str(path)) from None
+    data = _load_yaml(_read_text(path), path)
     if not isinstance(data, dict):
         raise CalibrationError(f"{path}: expected a ROS camera_info mapping")
-    model = str(data.get("distortion_model", "plumb_bob"))
-    if model not in _ROS_DIST_MODELS:
+    model = data.get("distortion_model", "plumb_bob")
+    if not isinstance(model, str) or model not in _ROS_DIST_MODELS:
         raise CalibrationError(f"{path}: distortion_model {model!r} is not supported (use plumb_bob or "
                                f"rational_polynomial)")
     for key in ("image_width", "image_height"):
         if key not in data:
             raise CalibrationError(f"{path}: missing key '{key}'")
     return {
-        "size": (int(data["image_width"]), int(data["image_height"])),
+        "size": (_pixels(data["image_width"], "image_width", path),
+                 _pixels(data["image_height"], "image_height", path)),
         "K": _ros_matrix(data, "camera_matrix", (3, 3), path),
         "D": _ros_matrix(data, "distortion_coefficients", None, path),
         "R": _ros_matrix(data, "rectification_matrix", (3, 3), path),
@@ -338,6 +378,8 @@ def load_ros_camera_info_pair(left_path, right_path) -> StereoRig:
     P1, P2 = left["P"], right["P"]
     if P2[0, 0] <= 0:
         raise CalibrationError(f"{rp}: projection_matrix has a non-positive fx")
+    if P1[0, 0] <= 0:
+        raise CalibrationError(f"{lp}: projection_matrix has a non-positive fx")
     baseline = -P2[0, 3] / P2[0, 0] + P1[0, 3] / P1[0, 0]
     if baseline <= 0:
         raise CalibrationError(f"{rp}: projection_matrix P[0,3] must be -fx*B < 0 for the right camera "
@@ -380,7 +422,7 @@ def _kitti_values(text: str) -> dict:
             continue
         key, _, rest = line.partition(":")
         try:
-            out[key.strip()] = np.array([float(v) for v in rest.split()])
+            out[key.strip()] = np.array([float(v) for v in rest.split()[:64]])
         except ValueError:
             out[key.strip()] = rest.strip()  # e.g. calib_time
     return out
@@ -411,8 +453,11 @@ def load_kitti_calibration(path) -> StereoCalibration:
         mats.append(v.reshape(3, 4))
     size = (0, 0)
     s = values.get("S_rect_02")
-    if isinstance(s, np.ndarray) and s.size == 2:
-        size = (int(round(s[0])), int(round(s[1])))
+    if s is not None:
+        if not isinstance(s, np.ndarray) or s.size != 2:
+            raise CalibrationError(f"{p}: S_rect_02 must be 'width height'")
+        size = (_pixels(round(s[0]) if np.isfinite(s[0]) else s[0], "S_rect_02 width", p),
+                _pixels(round(s[1]) if np.isfinite(s[1]) else s[1], "S_rect_02 height", p))
     try:
         return StereoCalibration.from_projections(mats[0], mats[1], size, unit="m")
     except CalibrationError as exc:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stereo.errors import CalibrationError, FileFormatError
+from stereo.errors import CalibrationError
 
 from .model import UNIT_TO_METRES, StereoCalibration
 
@@ -145,16 +145,10 @@ def read_middlebury_calib(path) -> StereoCalibration:
         FileFormatError: the file is missing or not text.
         CalibrationError: its content is not a valid calibration (message names the file).
     """
+    from stereo.io.files import read_calibration_text
+
     p = Path(path)
-    if not p.is_file():
-        raise FileFormatError(f"{p}: no such calibration file", str(p))
-    try:
-        text = p.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FileFormatError(f"{p}: not a text file (calib.txt must be ASCII/UTF-8)", str(p)) from None
-    except OSError as exc:
-        raise FileFormatError(f"{p}: cannot read file ({exc.strerror or exc})", str(p)) from None
-    return parse_middlebury_calib(text, str(p))
+    return parse_middlebury_calib(read_calibration_text(p), str(p))
 
 
 def _fmt(value) -> str:

@@ -19,9 +19,11 @@ UNIT_TO_METRES = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254}
 
 
 def _finite(value, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)):
+        raise CalibrationError(f"{name} must be a number, got {value!r}")
     try:
         value = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise CalibrationError(f"{name} must be a number, got {value!r}") from None
     if not np.isfinite(value):
         raise CalibrationError(f"{name} must be finite, got {value}")
@@ -59,6 +61,9 @@ class StereoCalibration:
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
+        from .checks import (FOCAL_PX_RANGE, MAX_PRINCIPAL_POINT_PX, check_baseline_m, in_range,
+                             whole)
+
         for name in ("focal_px", "cx_left", "cx_right", "cy", "baseline"):
             object.__setattr__(self, name, _finite(getattr(self, name), name))
         if self.focal_px <= 0:
@@ -66,16 +71,35 @@ class StereoCalibration:
         if self.baseline <= 0:
             raise CalibrationError(
                 f"baseline must be > 0 (left camera is the reference), got {self.baseline}")
-        if self.baseline_unit not in UNIT_TO_METRES:
+        if not isinstance(self.baseline_unit, str) or self.baseline_unit not in UNIT_TO_METRES:
             raise CalibrationError(
                 f"baseline_unit must be one of {sorted(UNIT_TO_METRES)}, got {self.baseline_unit!r}")
         if self.focal_y_px is None:
             object.__setattr__(self, "focal_y_px", self.focal_px)
+        object.__setattr__(self, "focal_y_px", _finite(self.focal_y_px, "focal_y_px"))
         for name in ("width", "height"):
-            value = getattr(self, name)
-            if int(value) != value or value < 0:
-                raise CalibrationError(f"{name} must be a non-negative integer, got {value!r}")
-            object.__setattr__(self, name, int(value))
+            object.__setattr__(self, name, whole(getattr(self, name), name, "calibration"))
+        # Plausibility: values that would otherwise give silent nonsense depth.
+        in_range(self.focal_px, "focal_px", *FOCAL_PX_RANGE, "px")
+        in_range(self.focal_y_px, "focal_y_px", *FOCAL_PX_RANGE, "px")
+        if not 0.1 <= self.focal_y_px / self.focal_px <= 10:
+            raise CalibrationError(f"focal_y_px {self.focal_y_px:g} and focal_px {self.focal_px:g} "
+                                   f"differ more than 10x")
+        check_baseline_m(self.baseline * UNIT_TO_METRES[self.baseline_unit])
+        for name in ("cx_left", "cx_right", "cy"):
+            v = getattr(self, name)
+            if abs(v) > MAX_PRINCIPAL_POINT_PX:
+                raise CalibrationError(f"{name} = {v:g} px is implausible (expected |{name}| <= "
+                                       f"{MAX_PRINCIPAL_POINT_PX:g} px)")
+        if self.ndisp is not None:
+            object.__setattr__(self, "ndisp", whole(self.ndisp, "ndisp", "calibration", maximum=100_000))
+        for name in ("vmin", "vmax"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, _finite(getattr(self, name), name))
+        if self.vmin is not None and self.vmax is not None and self.vmin > self.vmax:
+            raise CalibrationError(f"vmin ({self.vmin:g}) must be <= vmax ({self.vmax:g})")
+        if not isinstance(self.extra, dict):
+            raise CalibrationError(f"extra must be a mapping, got {type(self.extra).__name__}")
 
     # ---- derived quantities -------------------------------------------------------------
     @property
@@ -240,8 +264,14 @@ class StereoCalibration:
         missing = [k for k in required if k not in d]
         if missing:
             raise CalibrationError(f"{source}: missing key(s) {', '.join(missing)}")
-        return cls(focal_px=d["focal_px"], focal_y_px=d.get("focal_y_px"), cx_left=d["cx_left_px"],
-                   cx_right=d["cx_right_px"], cy=d["cy_px"], baseline=d["baseline"],
-                   baseline_unit=d["baseline_unit"], width=d.get("image_width_px", 0),
-                   height=d.get("image_height_px", 0), ndisp=d.get("ndisp"), vmin=d.get("vmin"),
-                   vmax=d.get("vmax"), extra=dict(d.get("extra") or {}))
+        extra = d.get("extra") or {}
+        if not isinstance(extra, dict):
+            raise CalibrationError(f"{source}: extra must be a mapping, got {type(extra).__name__}")
+        try:
+            return cls(focal_px=d["focal_px"], focal_y_px=d.get("focal_y_px"), cx_left=d["cx_left_px"],
+                       cx_right=d["cx_right_px"], cy=d["cy_px"], baseline=d["baseline"],
+                       baseline_unit=d["baseline_unit"], width=d.get("image_width_px", 0),
+                       height=d.get("image_height_px", 0), ndisp=d.get("ndisp"), vmin=d.get("vmin"),
+                       vmax=d.get("vmax"), extra=dict(extra))
+        except CalibrationError as exc:
+            raise CalibrationError(f"{source}: {exc}") from None

@@ -1,7 +1,8 @@
 """The rectified stereo model (:class:`StereoCalibration`) as a small YAML file.
 
 The file is ``StereoCalibration.to_dict()`` (keys name their units: ``*_px`` in pixels,
-``baseline`` in ``baseline_unit``) under a comment header, read back with ``safe_load``.
+``baseline`` in ``baseline_unit``) under a comment header, read back with the bounded
+loader of :mod:`calib.safe_yaml`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from stereo.errors import CalibrationError, FileFormatError
+from stereo.errors import CalibrationError
 
 from .model import StereoCalibration
 
@@ -57,19 +58,10 @@ def load_calibration_yaml(path) -> StereoCalibration:
         FileFormatError: missing file or invalid YAML.
         CalibrationError: not a rectified-stereo mapping, or a key missing (named).
     """
+    from .safe_yaml import load_yaml_file
+
     p = Path(path)
-    if not p.is_file():
-        raise FileFormatError(f"{p}: no such calibration file", str(p))
-    try:
-        data = yaml.safe_load(p.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise FileFormatError(f"{p}: not a text file", str(p)) from None
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}" if where is not None else ""
-        raise FileFormatError(f"{p}: invalid YAML{at}", str(p)) from None
-    except OSError as exc:
-        raise FileFormatError(f"{p}: cannot read file ({exc.strerror or exc})", str(p)) from None
+    data = load_yaml_file(p)
     if not isinstance(data, dict):
         raise CalibrationError(f"{p}: expected a YAML mapping of calibration keys")
     kind = data.get("type", YAML_TYPE)
@@ -81,7 +73,7 @@ def load_calibration_yaml(path) -> StereoCalibration:
         if str(p) in str(exc):
             raise
         raise CalibrationError(f"{p}: {exc}") from None
-    except TypeError as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise CalibrationError(f"{p}: malformed calibration ({exc})") from None
 
 

@@ -31,7 +31,7 @@ RIG_VERSION = 1
 def _mat(value, shape, name, source="rig"):
     try:
         arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise CalibrationError(f"{source}: {name} is not a numeric matrix") from None
     if shape is not None and arr.size == int(np.prod(shape)):
         arr = arr.reshape(shape)
@@ -52,7 +52,10 @@ def _dist(value, name, source="rig"):
 def _roi(value):
     if value is None:
         return None
-    r = [int(v) for v in np.asarray(value).ravel()]
+    try:
+        r = [int(v) for v in np.asarray(value, dtype=np.float64).ravel()]
+    except (TypeError, ValueError, OverflowError):
+        raise CalibrationError(f"a valid-region ROI must be [x, y, width, height], got {str(value)[:40]!r}") from None
     if len(r) != 4:
         raise CalibrationError(f"a valid-region ROI must be [x, y, width, height], got {value!r}")
     return tuple(r)
@@ -101,8 +104,9 @@ class StereoRig:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        from .checks import whole
         try:
-            w, h = (int(v) for v in self.image_size)
+            w, h = (whole(v, "image size", "rig") for v in self.image_size)
         except (TypeError, ValueError):
             raise CalibrationError(f"rig: image_size must be (width, height), got {self.image_size!r}") from None
         if w < 0 or h < 0 or (w == 0) != (h == 0):
@@ -116,6 +120,7 @@ class StereoRig:
         self.T = _mat(self.T, (3,), "T")
         self.D1 = _dist(self.D1, "D1")
         self.D2 = _dist(self.D2, "D2")
+        self._check_plausible()  # before E and F: a singular K would fail inside inv()
         if self.E is None or self.F is None:
             self.E, self.F = essential_fundamental(self.K1, self.K2, self.R, self.T)
         self.E = _mat(self.E, (3, 3), "E")
@@ -123,6 +128,24 @@ class StereoRig:
         self.roi1, self.roi2 = _roi(self.roi1), _roi(self.roi2)
         if self.K1[0, 0] <= 0 or self.K2[0, 0] <= 0:
             raise CalibrationError("rig: camera matrices must have a positive focal length")
+
+    def _check_plausible(self) -> None:
+        """Reject rigs that would give silent nonsense (see :mod:`calib.checks`)."""
+        from .checks import (FOCAL_PX_RANGE, check_baseline_m, check_intrinsics, check_rotation, in_range,
+                             number, vector_norm)
+        check_intrinsics(self.K1, "K1 (left camera matrix)", "rig")
+        check_intrinsics(self.K2, "K2 (right camera matrix)", "rig")
+        for name in ("R", "R1", "R2"):
+            check_rotation(getattr(self, name), name, "rig")
+        check_baseline_m(vector_norm(self.T), "|T| (baseline)", "rig")
+        for name in ("P1", "P2"):
+            P = getattr(self, name)
+            in_range(float(P[0, 0]), f"{name} fx", *FOCAL_PX_RANGE, "px", "rig")
+            in_range(float(P[1, 1]), f"{name} fy", *FOCAL_PX_RANGE, "px", "rig")
+        for name in ("rms", "alpha"):
+            v = getattr(self, name)
+            if v is not None:
+                number(v, name, "rig")
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod
@@ -133,12 +156,20 @@ class StereoRig:
         ``T`` in metres. ``alpha`` in [0, 1] (or -1 for OpenCV's default scaling); 0 keeps
         only valid pixels (no black borders), which suits matching.
         """
-        w, h = (int(v) for v in image_size)
+        from .checks import check_baseline_m, check_intrinsics, check_rotation, number, vector_norm, whole
+        w, h = (whole(v, "image size", "rig") for v in image_size)
         if w <= 0 or h <= 0:
             raise CalibrationError(f"rectification needs the image size, got {w}x{h}")
         K1, K2, R = (_mat(m, (3, 3), n) for m, n in ((K1, "K1"), (K2, "K2"), (R, "R")))
         T = _mat(T, (3,), "T")
         D1, D2 = _dist(D1, "D1"), _dist(D2, "D2")
+        # Checked before OpenCV sees them: a singular K or a zero T makes stereoRectify
+        # return NaNs or fail deep inside.
+        check_intrinsics(K1, "K1 (left camera matrix)", "rig")
+        check_intrinsics(K2, "K2 (right camera matrix)", "rig")
+        check_rotation(R, "R", "rig")
+        check_baseline_m(vector_norm(T), "|T| (baseline)", "rig")
+        alpha = number(alpha, "rectification alpha", "rig")
         try:
             R1, R2, P1, P2, Q, roi1, roi2 = cv2.stereoRectify(
                 K1, D1, K2, D2, (w, h), R, T.reshape(3, 1), flags=cv2.CALIB_ZERO_DISPARITY,
@@ -207,7 +238,20 @@ class StereoRig:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "rig") -> "StereoRig":
-        """Inverse of :meth:`to_dict`; errors name ``source`` and the missing key."""
+        """Inverse of :meth:`to_dict`; errors name ``source`` and the missing key.
+
+        Every malformed value gives a :class:`CalibrationError` naming ``source``.
+        """
+        try:
+            return cls._from_dict(d, source)
+        except (TypeError, ValueError, OverflowError, AttributeError, np.linalg.LinAlgError) as exc:
+            if isinstance(exc, CalibrationError):
+                raise
+            raise CalibrationError(f"{source}: malformed rig ({type(exc).__name__}: "
+                                   f"{str(exc).splitlines()[0][:100] if str(exc) else ''})") from None
+
+    @classmethod
+    def _from_dict(cls, d: dict, source: str) -> "StereoRig":
         if not isinstance(d, dict):
             raise CalibrationError(f"{source}: expected a mapping, got {type(d).__name__}")
 
@@ -216,6 +260,10 @@ class StereoRig:
                 raise CalibrationError(f"{source}: missing key '{where}{key}'")
             return mapping[key]
 
+        for section in ("units", "quality", "rectification", "info", "left", "right", "extrinsics"):
+            if d.get(section) is not None and not isinstance(d.get(section), dict):
+                raise CalibrationError(f"{source}: '{section}' must be a mapping, got "
+                                       f"{type(d.get(section)).__name__}")
         units = d.get("units") or {}
         if units.get("T", "m") != "m":
             raise CalibrationError(f"{source}: T must be stored in metres (units.T: m), got {units.get('T')!r}")
@@ -230,6 +278,9 @@ class StereoRig:
                       per_view_errors=list(quality.get("per_view_errors_px") or []),
                       rejected_views=list(quality.get("rejected_views") or []),
                       info=dict(d.get("info") or {}))
+        for key in ("per_view_errors", "rejected_views"):
+            if not all(isinstance(v, dict) for v in common[key]):
+                raise CalibrationError(f"{source}: quality.{key}_px entries must be mappings")
         rect = d.get("rectification")
         try:
             if not rect or any(rect.get(k) is None for k in ("R1", "R2", "P1", "P2", "Q")):
@@ -255,15 +306,10 @@ class StereoRig:
     @classmethod
     def load(cls, path) -> "StereoRig":
         """Read a rig YAML written by :meth:`save`."""
+        from .safe_yaml import load_yaml_file  # bounded: no aliases, depth and size limits
+
         path = Path(path)
-        try:
-            d = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise FileFormatError(f"{path}: no such file", str(path)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise FileFormatError(f"{path}: cannot read file ({exc})", str(path)) from None
-        except yaml.YAMLError as exc:
-            raise FileFormatError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})", str(path)) from None
+        d = load_yaml_file(path)
         if not isinstance(d, dict) or d.get("type") != RIG_TYPE:
             raise CalibrationError(f"{path}: not a stereo rig file (missing 'type: {RIG_TYPE}')")
         return cls.from_dict(d, source=str(path))

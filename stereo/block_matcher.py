@@ -43,6 +43,7 @@ from .result import MatchResult
 from .validation import check_choice, check_float, check_int, pair_to_gray
 
 MAX_BLOCK_SIZE = 255
+MAX_ABS_MIN_DISPARITY = 100000
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ class BlockMatcher:
     """Block matcher configured once, then ``compute(left, right)`` on many pairs.
 
     Args:
-        min_disparity: smallest disparity searched, pixels (any integer, may be negative).
-        num_disparities: number of disparities searched (any integer in 1..65535); valid output
+        min_disparity: smallest disparity searched, pixels (may be negative; |.| <= 100000).
+        num_disparities: number of disparities searched (any integer in 3..65535); valid output
             lies in ``[min_disparity, min_disparity + num_disparities - 1]``. Since a
             minimum on the range edge is rejected, give the range a pixel of margin.
         block_size: odd window side, 3..255 pixels.
@@ -84,8 +85,11 @@ class BlockMatcher:
     speckle_range: float = 2
 
     def __post_init__(self):
-        check_int(self.min_disparity, "min_disparity")
-        check_int(self.num_disparities, "num_disparities", minimum=1, maximum=MAX_DISPARITIES)
+        # Same bounds as SGBM: a range edge is always invalid, so fewer than 3 disparities
+        # can never give a valid pixel, and |min_disparity| beyond any image width is a typo.
+        check_int(self.min_disparity, "min_disparity", minimum=-MAX_ABS_MIN_DISPARITY,
+                  maximum=MAX_ABS_MIN_DISPARITY)
+        check_int(self.num_disparities, "num_disparities", minimum=3, maximum=MAX_DISPARITIES)
         check_int(self.block_size, "block_size", minimum=3, maximum=MAX_BLOCK_SIZE, odd=True)
         check_choice(self.prefilter, "prefilter", PREFILTERS)
         check_int(self.prefilter_cap, "prefilter_cap", minimum=1, maximum=127)
@@ -125,7 +129,31 @@ class BlockMatcher:
         return MatchResult(disparity=disp, mask=mask, min_disparity=self.min_disparity,
                            num_disparities=self.num_disparities, confidence=conf)
 
+    def memory_bytes(self, height: int, width: int) -> int:
+        """Estimated peak memory of one run on a ``width`` x ``height`` pair, bytes."""
+        from .kernels.block_cost import _bands
+
+        r = self.block_size // 2
+        lo, hi = self.min_disparity, self.max_disparity
+        ext = max(0, hi) + max(0, -lo)
+        item = np.dtype(cost_dtype(max_pixel_cost(self.prefilter, self.prefilter_cap), self.block_size)).itemsize
+        nb = _bands(height)
+        padded = (height + 2 * r) * (2 * width + 4 * r + ext)
+        bands = nb * self.num_disparities * (2 * width + self.block_size + ext) * item
+        # grey + prefiltered pairs, disparity/mask/costs/lr/confidence and post-processing
+        per_pixel = 64 * height * width
+        return int(padded + bands + per_pixel)
+
     def _run(self, left, right):
+        from .limits import check_memory
+
+        arr = left if hasattr(left, "shape") else np.asarray(left)
+        if getattr(arr, "ndim", 0) >= 2:
+            h, w = arr.shape[:2]
+            check_memory(self.memory_bytes(h, w), f"block matching {w}x{h} px with disparities "
+                         f"[{self.min_disparity}, {self.max_disparity}]",
+                         "narrow the disparity range (--min-disparity/--num-disparities) or "
+                         "downscale the images")
         gl, gr = pair_to_gray(left, right)
         with parallel_section():
             return self._run_gray(gl, gr)

@@ -51,6 +51,7 @@ class StereoFrame:
             "depth" and "total".
         notes: human-readable remarks (e.g. the near-range warning).
         stamp: the caller's timestamp, seconds (passed through).
+        advice: when almost every pixel is invalid (density < 5 %), why and what to change.
     """
 
     rectified_left: np.ndarray
@@ -61,6 +62,7 @@ class StereoFrame:
     timings_ms: dict
     notes: tuple = ()
     stamp: float | None = None
+    advice: tuple = ()
     _points: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -253,21 +255,22 @@ class StereoCamera:
         """
         t0 = time.perf_counter()
         left, right = check_pair(left, right)
+        if self.rig is not None or (self.calibration is not None and self.calibration.width):
+            # before any work: a 2223x1500 pair with a 741x500 calibration must fail at once
+            from .diagnose import check_calibration_size
+            check_calibration_size(left.shape[1], left.shape[0], self.rig or self.calibration)
         if self._rectifier is not None:
             left, right = self._rectifier.rectify_pair(left, right)
             if self._valid_region is None:
                 with self._lock:
                     if self._valid_region is None:
                         self._valid_region = self._rectifier.valid_mask()
-        elif self.calibration is not None and self.calibration.width:
-            c = self.calibration
-            if (left.shape[1], left.shape[0]) != (c.width, c.height):
-                raise InputError(f"images are {left.shape[1]}x{left.shape[0]} but the calibration is for "
-                                 f"{c.width}x{c.height} images (width x height)")
         if self.matcher is None:
             with self._lock:
                 if self.matcher is None:
                     self._build(left.shape[1])
+        from .diagnose import check_matcher_memory
+        check_matcher_memory(self.matcher, left.shape[0], left.shape[1])   # refuse before allocating
         t1 = time.perf_counter()
         with parallel_section(self.threads):
             result, notes = self._match(left, right)
@@ -279,8 +282,14 @@ class StereoCamera:
         t3 = time.perf_counter()
         ms = lambda a, b: 1000.0 * (b - a)  # noqa: E731
         timings = {"rectify": ms(t0, t1), "match": ms(t1, t2), "depth": ms(t2, t3), "total": ms(t0, t3)}
+        advice = ()
+        from .diagnose import LOW_DENSITY, low_density_advice
+        if result.density < LOW_DENSITY:
+            from .validation import pair_to_gray
+            advice = tuple(low_density_advice(result, *pair_to_gray(left, right)))
         return StereoFrame(rectified_left=left, rectified_right=right, match=result, depth=depth,
-                           calibration=self.calibration, timings_ms=timings, notes=notes, stamp=stamp)
+                           calibration=self.calibration, timings_ms=timings, notes=notes, stamp=stamp,
+                           advice=advice)
 
     def _match(self, left, right):
         result = self.matcher.match(left, right)

@@ -9,8 +9,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def samples_dir() -> Path:
-    """The ``data_samples`` folder shipped beside the packages."""
-    return PROJECT_ROOT / "data_samples"
+    """The built-in samples: ``data_samples/`` of a source tree, else the copy installed
+    inside the package (``stereo/_samples``, a symlink in the source tree)."""
+    in_tree = PROJECT_ROOT / "data_samples"
+    if (in_tree / "motorcycle").is_dir():
+        return in_tree
+    return Path(__file__).resolve().parent / "_samples"
 
 
 def shared_data_dir() -> Path:

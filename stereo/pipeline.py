@@ -39,6 +39,7 @@ class PairResult:
     range_source: str
     notes: tuple = ()
     range_description: str = ""
+    advice: tuple = ()  # why almost every pixel is invalid and what to change (stereo.diagnose)
 
     @property
     def metric(self) -> bool:
@@ -155,7 +156,7 @@ def pair_result(camera, frame, notes=()) -> PairResult:
     return PairResult(match=frame.match, left_image=frame.rectified_left, calibration=frame.calibration,
                       depth=frame.depth, relative_inverse_depth=relative,
                       range_source=camera.range_source, notes=tuple(notes) + tuple(frame.notes),
-                      range_description=camera.range_description)
+                      range_description=camera.range_description, advice=tuple(frame.advice))
 
 
 def _rectify_uncalibrated(left, right):
@@ -183,6 +184,7 @@ def summarize(res: PairResult) -> list[str]:
     reasons = {k: v for k, v in m.reasons().items() if v}
     if reasons:
         lines.append("invalid pixels by reason: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
+    lines += list(res.advice)
     if res.depth is not None:
         finite = res.depth[np.isfinite(res.depth)]
         if finite.size:

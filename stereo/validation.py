@@ -84,10 +84,20 @@ def pair_to_gray(left, right) -> tuple[np.ndarray, np.ndarray]:
     if left.dtype.kind == "f":
         lo = float(min(left.min(), right.min()))
         hi = float(max(left.max(), right.max()))
-        scale = 65535.0 / (hi - lo) if hi > lo else 0.0
-        left = np.round((left.astype(np.float64) - lo) * scale).astype(np.uint16)
-        right = np.round((right.astype(np.float64) - lo) * scale).astype(np.uint16)
+        # Halves never overflow: a pair spanning -1e308..1e308 has hi - lo = inf, which
+        # would turn every pixel into NaN (and an all-invalid result).
+        half_span = hi / 2 - lo / 2
+        left = _scale_to_u16(left, lo, half_span)
+        right = _scale_to_u16(right, lo, half_span)
     return to_gray(left), to_gray(right)
+
+
+def _scale_to_u16(img, lo: float, half_span: float) -> np.ndarray:
+    """Map [lo, lo + 2*half_span] linearly onto 0..65535 without overflow or underflow."""
+    if not half_span > 0:
+        return np.zeros(img.shape, np.uint16)
+    x = img.astype(np.float64) / 2 - lo / 2
+    return np.round(np.clip(x / half_span, 0.0, 1.0) * 65535.0).astype(np.uint16)
 
 
 def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None,

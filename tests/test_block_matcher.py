@@ -155,7 +155,7 @@ def test_parameters_are_frozen_and_any_range_allowed():
     (dict(block_size=1), "block_size must be >= 3"),
     (dict(block_size=257), "block_size must be <= 255"),
     (dict(block_size=9.0), "block_size must be an integer"),
-    (dict(num_disparities=0), "num_disparities must be >= 1"),
+    (dict(num_disparities=0), "num_disparities must be >= 3"),
     (dict(num_disparities=65536), "num_disparities must be <= 65535"),
     (dict(min_disparity=0.5), "min_disparity must be an integer"),
     (dict(prefilter="sobel"), "prefilter must be one of"),

@@ -3,7 +3,7 @@
 The driver (:func:`run_batch`) reuses the pieces ``stereo match`` uses and nothing of its
 own: pairs come from :mod:`stereo.sources` (:class:`~stereo.sources.PairRef`, paths only,
 cheap to send), each worker runs :func:`stereo.pipeline.match_pair` and
-:func:`stereo.cli.outputs.write_pair_outputs`, so ``OUT/<pair>/`` holds exactly the files
+:func:`stereo.io.pair_outputs.write_pair_outputs`, so ``OUT/<pair>/`` holds exactly the files
 ``stereo match LEFT RIGHT -o OUT/<pair>`` writes, byte for byte.
 
 Execution:

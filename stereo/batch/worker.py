@@ -126,14 +126,11 @@ def write_pair_atomically(res, out_root: Path, name: str) -> dict:
     """Write ``stereo match``'s files for ``res`` into ``out_root/name`` as a whole folder.
 
     Returns ``{file: {"sha256", "bytes"}}``. The files are written (by
-    :func:`stereo.cli.outputs.write_pair_outputs`) into a hidden staging folder in
+    :func:`stereo.io.pair_outputs.write_pair_outputs`) into a hidden staging folder in
     ``out_root`` and the finished folder replaces ``out_root/name``; an interrupted swap
     leaves only a hidden ``*.partial`` folder, removed by the next batch.
     """
-    try:  # its new home (issue 7); stereo.cli.outputs until then
-        from ..io.pair_outputs import write_pair_outputs
-    except ImportError:
-        from ..cli.outputs import write_pair_outputs
+    from ..io.pair_outputs import write_pair_outputs
 
     try:
         stage = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=STAGE_SUFFIX, dir=out_root))

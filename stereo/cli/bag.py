@@ -104,7 +104,7 @@ def run(args):
     bar_opts = dict(total=total, unit="pair", disable=args.no_progress or None, file=sys.stderr)
     if args.files:
         from ..pipeline import pair_result
-        from .outputs import write_pair_outputs
+        from ..io.pair_outputs import write_pair_outputs
         for fp in tqdm(frames, **bar_opts):
             frame = camera.process(fp.left, fp.right, stamp=fp.stamp)
             times.append(frame.timings_ms["total"])

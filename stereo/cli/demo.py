@@ -29,8 +29,10 @@ def run(args):
     from ..paths import samples_dir
     from ..pipeline import match_pair, summarize
     from ..triangulation import depth_from_disparity
-    from .outputs import write_pair_outputs
+    from ..io.pair_outputs import write_pair_outputs
 
+    from ..io.pair_outputs import check_output_dir
+    check_output_dir(args.out)
     if args.calib is not None:
         raise InputError("stereo demo uses the calibration shipped with each sample; drop --calib")
     root = samples_dir()

@@ -33,6 +33,9 @@ def add_matching_arguments(p):
     """Options shared by ``match`` and ``demo``."""
     p.add_argument("--calib", help="calibration file (Middlebury calib.txt, rig YAML, OpenCV YAML/XML, "
                                    "ROS 'left.yaml,right.yaml', KITTI calib_cam_to_cam.txt)")
+    p.add_argument("--calib-units", choices=("m", "cm", "mm", "in"),
+                   help="length unit of T in an OpenCV YAML/XML calibration (those files carry none; "
+                        "|T| > 5 without a unit is refused)")
     p.add_argument("--method", choices=("sgbm", "bm"), default="sgbm", help="matcher (default: sgbm)")
     p.add_argument("--min-disparity", type=int, help="smallest disparity searched, px (may be negative)")
     p.add_argument("--num-disparities", type=int, help="number of disparities searched (any positive int)")
@@ -73,11 +76,13 @@ def _length(text, option):
         raise ParameterError(f"{option}: {exc}") from None
 
 
-def load_calibration_arg(path):
+def load_calibration_arg(path, units=None):
     if path is None:
+        if units is not None:
+            raise ParameterError("--calib-units needs --calib")
         return None
     from calib.formats import load_calibration
-    return load_calibration(path)
+    return load_calibration(path, units=units)
 
 
 def run(args):
@@ -87,10 +92,11 @@ def run(args):
         return run_sequence(args)
     from ..io import read_image
     from ..pipeline import match_pair, summarize
-    from .outputs import write_pair_outputs
+    from ..io.pair_outputs import check_output_dir, write_pair_outputs
 
+    check_output_dir(args.out, (args.left, args.right, args.calib))  # before any work
     opts = matching_options(args)
-    calibration = load_calibration_arg(args.calib)
+    calibration = load_calibration_arg(args.calib, getattr(args, "calib_units", None))
     left = read_image(args.left)
     right = read_image(args.right)
     res = match_pair(left, right, calibration=calibration, **opts)
@@ -123,7 +129,7 @@ def run_sequence(args):
     from ..latency import format_latency, latency_summary
     from ..pipeline import pair_result
     from ..sources import open_sequence
-    from .outputs import write_pair_outputs
+    from ..io.pair_outputs import write_pair_outputs
 
     camera = StereoCamera(load_calibration_arg(args.calib), **camera_options(matching_options(args)))
     count, frames = open_sequence(args.left, args.right, side_by_side=args.side_by_side)

@@ -13,6 +13,8 @@ def register(subparsers):
         description="Print the disparity search range (min_disparity, num_disparities) that covers "
                     "depths from --near to --far for a calibration (any format stereo match accepts).")
     p.add_argument("--calib", required=True, help="calibration file")
+    p.add_argument("--calib-units", choices=("m", "cm", "mm", "in"),
+                   help="length unit of T in an OpenCV YAML/XML calibration (those files carry none)")
     p.add_argument("--near", help="nearest depth, e.g. 0.5m or 50cm")
     p.add_argument("--far", help="farthest depth, e.g. 20m, or inf")
     p.add_argument("--min-disparity", type=int, default=0,
@@ -35,11 +37,9 @@ def _length(text, option, allow_inf=False):
 
 def run(args):
     from calib.formats import load_calibration
-    from ..depth_budget import disparity_range
+    from ..depth_budget import describe_range, disparity_range
 
-    from ..depth_budget import describe_range
-
-    calibration = load_calibration(args.calib)
+    calibration = load_calibration(args.calib, units=args.calib_units)
     rect = calibration.rectified() if hasattr(calibration, "rectified") else calibration
     if args.num_disparities is not None:
         if args.near is not None or args.far is not None:

@@ -16,6 +16,8 @@ def register(subparsers):
     p.add_argument("left", help="raw left image")
     p.add_argument("right", help="raw right image")
     p.add_argument("--calib", help="calibration of the raw cameras")
+    p.add_argument("--calib-units", choices=("m", "cm", "mm", "in"),
+                   help="length unit of T in an OpenCV YAML/XML calibration (those files carry none)")
     p.add_argument("-o", "--out", required=True, help="output folder (left_rectified.png, right_rectified.png)")
     p.set_defaults(func=run)
 
@@ -36,7 +38,7 @@ def run(args):
     calibration = None
     if args.calib:
         from calib.formats import load_calibration
-        calibration = load_calibration(args.calib)
+        calibration = load_calibration(args.calib, units=args.calib_units)
         if isinstance(calibration, StereoCalibration):
             raise CalibrationError(f"{args.calib} describes an already-rectified pair (no distortion or "
                                    f"rotation to undo): the images need no rectification")

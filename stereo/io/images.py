@@ -9,12 +9,16 @@ work and a missing file, an unreadable file and an undecodable file are told apa
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..errors import FileFormatError, InputError
+from ..errors import FileFormatError, InputError, OutputError
 from .atomic import atomic_path
 
 _WRITABLE_DTYPES = (np.uint8, np.uint16, np.float32)
@@ -28,33 +32,100 @@ _FORMAT_DTYPES = {
 
 
 def read_file_bytes(path) -> bytes:
-    """Return the bytes of ``path``; FileFormatError saying why when it cannot be read."""
-    p = Path(path)
-    if not p.exists():
-        raise FileFormatError(f"{p}: no such file", str(p))
-    if p.is_dir():
-        raise FileFormatError(f"{p}: is a directory, not a file", str(p))
-    if not os.access(p, os.R_OK):
-        raise FileFormatError(f"{p}: permission denied (file is not readable)", str(p))
-    try:
-        return p.read_bytes()
-    except OSError as exc:
-        raise FileFormatError(f"{p}: cannot read file ({exc.strerror or exc})", str(p)) from None
+    """Return the bytes of the regular file ``path`` (at most ``STEREO_MAX_FILE_BYTES``).
+
+    FileFormatError saying why when it cannot be read (missing, a folder, a device or
+    FIFO, unreadable, too large).
+    """
+    from ..limits import max_file_bytes
+    from .files import read_regular_file
+
+    return read_regular_file(path, max_file_bytes(), "file", "STEREO_MAX_FILE_BYTES")
 
 
 def decode_image(path, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
-    """Decode the image file ``path`` with ``cv2.imdecode`` (FileFormatError on failure)."""
+    """Decode the image file ``path`` with ``cv2.imdecode`` (FileFormatError on failure).
+
+    The header's width x height is checked against ``STEREO_MAX_IMAGE_PIXELS`` before
+    decoding (a decompression bomb never allocates).
+    """
+    from ..limits import max_image_pixels
+    from .image_header import check_image_header
+
     data = read_file_bytes(path)
     if not data:
         raise FileFormatError(f"{path}: file is empty", str(path))
-    try:
-        img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
-    except cv2.error:
-        img = None
+    limit = max_image_pixels()
+    check_image_header(data, path, limit)
+    with _captured_native_stderr() as native:
+        try:
+            img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+        except cv2.error:
+            img = None
     if img is None:
+        detail = [ln for ln in native.text.splitlines() if ln.strip()]
+        reason = f": {detail[-1].strip()[:160]}" if detail else ""
         raise FileFormatError(
-            f"{path}: not a readable image (corrupt file or unsupported format)", str(path))
+            f"{path}: not a readable image (corrupt file, unsupported format, or larger than "
+            f"OpenCV's pixel limit){reason}", str(path))
+    if img.shape[0] * img.shape[1] > limit:
+        raise FileFormatError(f"{path}: image is {img.shape[1]}x{img.shape[0]} pixels, more than the "
+                              f"{limit} allowed (STEREO_MAX_IMAGE_PIXELS)", str(path))
     return img
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+class _Captured:
+    text = ""
+
+
+@contextmanager
+def _captured_native_stderr():
+    """Capture what native code (libpng, libjpeg, OpenCV's logger) writes to fd 2.
+
+    Decoders print warnings such as ``libpng warning: tEXt: CRC error`` straight to the
+    process's stderr, which breaks the CLI's one-line contract. Lines from the codecs are
+    kept for error messages; anything else captured meanwhile is written back to stderr.
+    Main thread only (see the comment below).
+    """
+    out = _Captured()
+    if threading.current_thread() is not threading.main_thread():
+        # fd 2 is process-wide: redirecting it from worker threads (batch decoding) would
+        # serialise their decodes behind one lock. Only the main thread (the CLI) captures.
+        yield out
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        tmp = tempfile.TemporaryFile()
+    except (OSError, ValueError, AttributeError):
+        yield out  # no fd 2 to redirect (embedded interpreter, closed stderr): decode as is
+        return
+    with _STDERR_LOCK:
+        try:
+            os.dup2(tmp.fileno(), 2)
+            yield out
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            try:
+                tmp.seek(0)
+                text = tmp.read(1 << 16).decode("utf-8", "replace")
+            finally:
+                tmp.close()
+            keep, other = [], []
+            for line in text.splitlines():
+                codec = line.startswith(("libpng", "libjpeg", "libtiff", "[ WARN", "[ERROR", "Corrupt JPEG",
+                                         "Premature end of JPEG", "JPEG", "TIFF"))
+                (keep if codec else other).append(line)
+            out.text = "\n".join(keep)
+            if other:
+                try:
+                    os.write(2, ("\n".join(other) + "\n").encode())
+                except OSError:
+                    pass
 
 
 def read_image(path, *, color: bool = True) -> np.ndarray:
@@ -144,6 +215,8 @@ def write_bytes_atomic(path, data: bytes) -> None:
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
                 fh.write(data)
+    except OutputError:
+        raise  # already says what and where
     except OSError as exc:
         raise FileFormatError(f"{path}: cannot write file ({exc.strerror or exc})", str(path)) from None
 

@@ -86,7 +86,12 @@ def read_ply(path) -> tuple[np.ndarray, np.ndarray | None]:
         elif words[0] == "element":
             if count is not None or len(words) != 3 or words[1] != "vertex":
                 raise FileFormatError(f"{path}: only a single 'vertex' element is supported", str(path))
-            count = int(words[2])
+            try:
+                count = int(words[2])
+            except ValueError:
+                count = -1
+            if count < 0:
+                raise FileFormatError(f"{path}: PLY vertex count {words[2][:20]!r} is not a count", str(path))
         elif words[0] == "property":
             if len(words) != 3 or words[1] not in _PLY_TYPES:
                 raise FileFormatError(f"{path}: unsupported PLY property '{line.strip()}'", str(path))
@@ -96,6 +101,8 @@ def read_ply(path) -> tuple[np.ndarray, np.ndarray | None]:
     names = [f for f, _ in fields]
     if count is None or names[:3] != ["x", "y", "z"]:
         raise FileFormatError(f"{path}: PLY has no x, y, z vertex properties", str(path))
+    if len(set(names)) != len(names):
+        raise FileFormatError(f"{path}: PLY properties repeat a name", str(path))
     dtype = np.dtype(fields)
     body = data[nl + 1:]
     if len(body) != count * dtype.itemsize:

@@ -1,1 +1,1 @@
-"""Where results go beyond the per-pair files of ``stereo.cli.outputs``: ROS bags (:mod:`.bag`)."""
+"""Where results go beyond the per-pair files of ``stereo.io.pair_outputs``: ROS bags (:mod:`.bag`)."""
