@@ -29,28 +29,15 @@ from .rig import StereoRig
 
 
 def _parse_yaml(text: str, label: str):
-    """Parse YAML text with the safe loader: the single place where this module parses YAML.
-
-    EuRoC files start with OpenCV's ``%YAML:1.0`` line, which is not a valid YAML
-    directive; it is dropped first.
-    """
-    import yaml
-    if text.lstrip().startswith("%YAML:"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FileFormatError(f"{label}: not valid YAML ({str(exc).splitlines()[0]})", label) from None
+    """Parse YAML text with the bounded safe loader (:mod:`calib.safe_yaml`: no aliases, depth
+    and node caps, OpenCV's ``%YAML:1.0`` line understood): the one place this module parses YAML."""
+    from .safe_yaml import load_yaml_text
+    return load_yaml_text(text, label)
 
 
 def _load_yaml(path: Path):
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise FileFormatError(f"{path}: no such calibration file", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{path}: cannot read file ({exc})", str(path)) from None
-    return _parse_yaml(text, str(path))
+    from .safe_yaml import load_yaml_file   # bounded size, regular files only
+    return load_yaml_file(path)
 
 
 # ---- ROS CameraInfo messages ---------------------------------------------------------------

@@ -31,8 +31,10 @@ def _T10():
 
 
 def _camchain(path, model="radtan", d0=RADTAN0, d1=RADTAN1):
-    cam = lambda k, d: {"camera_model": "pinhole", "intrinsics": k, "distortion_model": model,  # noqa: E731
-                        "distortion_coeffs": d, "resolution": list(SIZE), "rostopic": "/cam/image_raw"}
+    # fresh lists per camera: a shared one would be dumped as a YAML alias, which the
+    # calibration readers refuse (alias bombs)
+    cam = lambda k, d: {"camera_model": "pinhole", "intrinsics": list(k), "distortion_model": model,  # noqa: E731
+                        "distortion_coeffs": list(d), "resolution": list(SIZE), "rostopic": "/cam/image_raw"}
     doc = {"cam0": cam(K0, d0), "cam1": dict(cam(K1, d1), T_cn_cnm1=_T10().tolist(), cam_overlaps=[0])}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
