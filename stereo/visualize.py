@@ -211,8 +211,11 @@ def add_colorbar(img, lo: float, hi: float, label: str, *, colormap=cv2.COLORMAP
     keys = list(swatches) + ([(invalid_label, invalid_color)] if invalid_color is not None else [])
     lw = max([lw] + [bar_w // 2 + cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, fs, th)[0][0] for t, _ in keys])
     panel_w = max(tw + 2 * pad, bar_w + lw + 3 * pad)
-    panel = np.full((h, panel_w, 3), 255, np.uint8)
     top = 2 * tht + 2 * pad  # room for the label and half a tick label above the bar
+    # a picture too short for a legible bar (a thumbnail, a test image) gets white rows
+    # below it rather than a bar squeezed to nothing
+    h = max(h, top + 48 + len(keys) * (tht + 2 * pad) + pad)
+    panel = np.full((h, panel_w, 3), 255, np.uint8)
     bottom = h - pad - len(keys) * (tht + 2 * pad)
     bar_h = max(2, bottom - top)
     lut = _lut(colormap) if lut is None else np.asarray(lut, np.uint8)
@@ -234,6 +237,8 @@ def add_colorbar(img, lo: float, hi: float, label: str, *, colormap=cv2.COLORMAP
                     (0, 0, 0), th, cv2.LINE_AA)
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.shape[0] < h:
+        img = np.concatenate([img, np.full((h - img.shape[0],) + img.shape[1:], 255, np.uint8)], axis=0)
     return np.concatenate([img, panel], axis=1)
 
 

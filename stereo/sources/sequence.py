@@ -56,12 +56,18 @@ def open_sequence(left, right=None, *, side_by_side: bool = False):
 
 
 def is_sequence(left, right=None, side_by_side: bool = False) -> bool:
-    """True unless LEFT and RIGHT are two single image files (the one-pair case)."""
+    """True when LEFT or RIGHT names several frames (a folder, a quoted glob or a video)."""
     from pathlib import Path
     if side_by_side or right is None:
         return True
-    single = [Path(str(p)).is_file() and not is_video(p) for p in (left, right)]
-    return not all(single)
+
+    def many(p):
+        # a folder, a glob or a video holds frames; anything else (a missing file, a device)
+        # is read as one image so that its own error message ("not a regular file") is shown
+        text = str(p)
+        path = Path(text)
+        return bool(set("*?[") & set(text)) or path.is_dir() or (path.is_file() and is_video(p))
+    return many(left) or many(right)
 
 
 __all__ = ["open_sequence", "is_sequence"]
