@@ -6,7 +6,7 @@ Pipeline per pair (left image is the reference, ``d = x_left - x_right``):
    (:mod:`stereo.kernels.prefilter`, default: x-Sobel clipped to ``prefilter_cap``).
 2. SAD over ``block_size`` x ``block_size`` windows with running box sums
    (:mod:`stereo.kernels.block_cost`), fused with the shared selection rules of
-   :mod:`stereo.postprocess.select` (winner-takes-all, range-edge and border rejection,
+   :mod:`stereo.kernels.select` (winner-takes-all, range-edge and border rejection,
    uniqueness, equiangular sub-pixel, left-right check from the same costs); no cost
    volume is stored.
 3. Low-texture rejection (:mod:`stereo.postprocess.texture`; with the default prefilter

@@ -18,7 +18,7 @@ Pipeline of :meth:`SGBM.match`:
    4, 5 and 8 paths run as two concurrent image sweeps with the census cost computed row
    by row (:mod:`stereo.kernels.sgm_sweep`, memory-traffic analysis there); 16 paths use
    the per-direction kernels of :mod:`stereo.kernels.sgm`. Both give the same sums.
-4. Selection (:mod:`stereo.postprocess.select`): winner-takes-all, OpenCV-style
+4. Selection (:mod:`stereo.kernels.select`): winner-takes-all, OpenCV-style
    uniqueness, sub-pixel fit, left-right check from the same aggregated volume,
    out-of-range winners invalid.
 5. Speckle filter, 3x3 median over valid pixels, sub-pixel plane-fit refinement

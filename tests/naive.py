@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 # --------------------------------------------------------------------------------------
-# Disparity selection (stereo/postprocess/select.py)
+# Disparity selection (stereo/kernels/select.py)
 
 BORDER, OUT_OF_RANGE, LR_MISMATCH, NOT_UNIQUE = 1, 2, 4, 8
 _SUB = {"none": 0, "parabola": 1, "equiangular": 2}

@@ -222,7 +222,7 @@ def test_sweeps_same_with_one_and_two_threads():
 @pytest.mark.parametrize("lr", [1.0, -1.0])
 def test_select_row_u16_equals_select_row(lr):
     from stereo.kernels.sgm_sweep import select_row_u16
-    from stereo.postprocess.select import select_row
+    from stereo.kernels.select import select_row
     rng = np.random.default_rng(14)
     w, nd, ndp, min_d = 40, 11, 16, -1
     costs = rng.integers(0, 300, (w, ndp)).astype(np.uint16)

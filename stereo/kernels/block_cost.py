@@ -16,8 +16,8 @@ Two layouts, one per job:
   with element-wise operations across those rows (running minimum and its index for the
   left image, and, shifted by ``d``, for the right image; then the best non-adjacent
   rival). Every inner loop runs along x (hundreds of pixels, SIMD-friendly, no
-  horizontal reductions); the per-pixel rules come from :mod:`stereo.postprocess.select`
-  (:func:`~stereo.postprocess.select.pixel_rules`, :func:`~stereo.postprocess.select.lr_rule`)
+  horizontal reductions); the per-pixel rules come from :mod:`stereo.kernels.select`
+  (:func:`~stereo.kernels.select.pixel_rules`, :func:`~stereo.kernels.select.lr_rule`)
   so they exist once, and the results equal ``select_disparities(sad_volume(...))`` bit
   for bit (tests check this).
 """
@@ -31,7 +31,7 @@ from numba import njit, prange
 
 from .. import flags
 from ..errors import ParameterError
-from ..postprocess.select import lr_column, lr_rule, pixel_rules
+from .select import lr_column, lr_rule, pixel_rules
 
 _BORDER = int(flags.BORDER)
 MAX_DISPARITIES = 65535
@@ -449,7 +449,7 @@ def bm_select(left: np.ndarray, right: np.ndarray, min_disparity: int, num_dispa
     """Fused SAD + selection on two prefiltered uint8 images; no volume is stored.
 
     Returns ``(disparity, mask, best_cost, second_cost, lr_distance)``, exactly the
-    :class:`~stereo.postprocess.select.Selection` of
+    :class:`~stereo.kernels.select.Selection` of
     ``select_disparities(sad_volume(left, right, ...), ...)`` (``ratio``/``subpixel``/
     ``lr_max_diff`` as returned by ``check_selection_params``). ``dtype``: uint16 or int32
     costs (see :func:`cost_dtype`); ``num_disparities`` at most :data:`MAX_DISPARITIES`.

@@ -31,7 +31,7 @@ import numpy as np
 import numba
 from numba import njit, prange
 
-from ..postprocess.select import Selection, select_row
+from .select import Selection, select_row
 
 BIG = np.int16(16383)
 """Stands for 'no such disparity' at both ends of the disparity axis of a path buffer."""
@@ -137,7 +137,7 @@ def aggregate_horizontal_select(cost, guide, p1, p2lut, out, nd, min_disparity, 
 
     Runs last: once both horizontal paths of a row are added, the row's sums are final,
     so the sentinel is written and, with ``do_select``, the shared selection rules
-    (:func:`stereo.postprocess.select.select_row`) run on the row while it is still in
+    (:func:`stereo.kernels.select.select_row`) run on the row while it is still in
     cache, filling the (H, W) outputs ``disp, mask, best, second, lr_dist``.
     """
     h = cost.shape[0]
@@ -422,7 +422,7 @@ def aggregate_select(cost: np.ndarray, guide: np.ndarray, p1: int, p2lut: np.nda
     cells of cost 255, see :func:`padded_count`); otherwise it is padded here.
     ``ratio``, ``subpixel`` (code) and ``lr_max_diff`` as returned by
     :func:`stereo.postprocess.select.check_selection_params`. Returns a
-    :class:`~stereo.postprocess.select.Selection` identical to
+    :class:`~stereo.kernels.select.Selection` identical to
     ``select_disparities(aggregate(...), min_disparity, ...)`` without a second pass over
     the volume.
     """

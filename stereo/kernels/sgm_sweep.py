@@ -22,7 +22,7 @@ Design (one kernel call per image or stripe):
   reads the stored costs, adds the partial sum stored there by the other sweep, and the
   row is final: sentinels are written and the selection rules run on it while it is in
   cache (:func:`select_row_u16`: the shared per-pixel rules of
-  :mod:`stereo.postprocess.select` with 16-bit reductions). One barrier, no locks, no
+  :mod:`stereo.kernels.select` with 16-bit reductions). One barrier, no locks, no
   shared accumulators: the output does not depend on the number of threads (with one
   thread the halves simply run one after the other).
 * The upward sweep runs the same left-to-right code on mirrored row copies (L1/L2
@@ -67,7 +67,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import flags
-from ..postprocess.select import lr_column, lr_rule, pixel_rules
+from .select import lr_column, lr_rule, pixel_rules
 from .census import CHUNK, census_cost_row
 from .sgm import BIG, _mark_row_outside, padded_count
 
@@ -354,11 +354,11 @@ _NO_RKEY = np.uint32(0xFFFFFFFF)
 @njit(cache=True)
 def select_row_u16(costs, nd, min_disparity, ratio, subpixel, lr_max_diff, disp, mask, best_out,
                    second_out, lr_out, rkey):
-    """:func:`stereo.postprocess.select.select_row` for a uint16 row (W, Dp) with ``nd`` real
+    """:func:`stereo.kernels.select.select_row` for a uint16 row (W, Dp) with ``nd`` real
     disparities (sentinel 65535), same outputs, with 16-bit-friendly reductions.
 
-    The per-pixel rules are the shared ones (:func:`~stereo.postprocess.select.pixel_rules`,
-    :func:`~stereo.postprocess.select.lr_rule`); only the reductions differ: the winner and
+    The per-pixel rules are the shared ones (:func:`~stereo.kernels.select.pixel_rules`,
+    :func:`~stereo.kernels.select.lr_rule`); only the reductions differ: the winner and
     its index come from one pass over uint32 keys ``cost << 16 | k`` (the smallest key is
     the smallest cost, ties to the smallest k, as in select_row), and the right image's
     winners likewise (16 lanes per AVX-512 vector instead of 8 for int64 keys, and no copy
@@ -492,7 +492,7 @@ def sweep_padded_count(num_disparities: int) -> int:
 def _run(use_volume, volume, codes, grads, grad_weight, grad_cap, invalid_cost, guide, p1, p2lut,
          paths, min_disparity, nd, ratio, subpixel, lr_max_diff, core=None):
     from .sgm import _selection_arrays, _sum_volume
-    from ..postprocess.select import Selection
+    from .select import Selection
 
     if paths not in _DIRS:
         raise ValueError(f"the sweep kernel implements {SWEEP_PATHS} paths, not {paths}")
@@ -545,7 +545,7 @@ def sweep_select_census(code_l, code_r, grad_l, grad_r, grad_weight, grad_cap, i
     (2 instead of 3 bytes per cell of memory, same output). ``core``: ``(row0, row1)``,
     the rows whose selection is wanted (a stripe's kept rows; default all); the outputs
     of other rows are undefined.
-    Returns a :class:`stereo.postprocess.select.Selection`.
+    Returns a :class:`stereo.kernels.select.Selection`.
     """
     if not grad_weight:
         grad_l = grad_r = _NO_GRADS
