@@ -41,7 +41,7 @@ def register(subparsers):
                    help="search range length for KITTI / plain pairs (default 192) or to override ndisp")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--speed", action="store_true",
-                   help="speed only, no ground truth (stereo.bench_speed): standard frame sizes made "
+                   help="speed only, no ground truth (stereo.evaluation.speed): standard frame sizes made "
                         "from one scene (--scenes, default Adirondack); methods: ours-sgbm, ours-realtime, "
                         "opencv-sgbm, opencv-3way, opencv-hh, opencv-bm")
     p.add_argument("--quick", action="store_true", help="with --speed: skip the full-resolution run")
@@ -69,7 +69,7 @@ def run(args):
     _reclaim_dataset(args)
     root = Path(args.dataset) if args.dataset else middlebury_dir()
     if args.speed:
-        from ..bench_speed import run_cli
+        from ..evaluation.speed import run_cli
         return run_cli(args, root)
     report = run_benchmark(root, _names(args.methods), _names(args.scenes), repeat=args.repeat,
                            progress=not args.no_progress, images=bool(args.out), resolution=args.resolution,

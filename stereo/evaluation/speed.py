@@ -39,7 +39,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import InputError, ParameterError
+from ..errors import InputError, ParameterError
 
 SPEED_METHODS = ("ours-sgbm", "ours-realtime", "opencv-sgbm", "opencv-3way", "opencv-hh", "opencv-bm")
 SIZES = (("640x480 D=64", 640, 480, 64), ("640x480 D=128", 640, 480, 128),
@@ -52,10 +52,10 @@ DEFAULT_SCENE = "Adirondack"
 def make_matcher(name: str, num_disparities: int):
     """``(left, right) -> result`` callable for a method name of :data:`SPEED_METHODS`."""
     if name == "ours-sgbm":
-        from .sgbm import SGBM
+        from ..sgbm import SGBM
         return SGBM(0, num_disparities).compute
     if name == "ours-realtime":
-        from .sgbm import SGBM
+        from ..sgbm import SGBM
         return SGBM.preset("realtime", min_disparity=0, num_disparities=num_disparities).compute
     nd16 = -(-num_disparities // 16) * 16
     if name == "opencv-bm":
@@ -168,7 +168,7 @@ def _time_full(methods, scene_dir, progress) -> list[SpeedRow]:
     for m in methods:
         if m in FULL_SKIP:
             continue
-        cmd = [sys.executable, "-m", "stereo.bench_speed", "--child", m, str(scene_dir), str(scale), str(nd)]
+        cmd = [sys.executable, "-m", "stereo.evaluation.speed", "--child", m, str(scene_dir), str(scale), str(nd)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
         if proc.returncode != 0:
             raise RuntimeError(f"full-resolution run of {m} failed: {proc.stderr.strip()[-500:]}")

@@ -1,11 +1,11 @@
-"""stereo.bench_speed: frame making, method registry, table, CLI errors; SGBM presets."""
+"""stereo.evaluation.speed: frame making, method registry, table, CLI errors; SGBM presets."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from stereo.bench_speed import SPEED_METHODS, SpeedRow, format_speed, make_frame, make_matcher
+from stereo.evaluation.speed import SPEED_METHODS, SpeedRow, format_speed, make_frame, make_matcher
 from stereo.errors import ParameterError
 from stereo.sgbm import PRESETS, SGBM
 
