@@ -156,12 +156,22 @@ def census_cost_volume(code_l, code_r, grad_l, grad_r, min_disparity, num_dispar
         rev = np.zeros(w + CHUNK, dtype=np.uint64)
         grev = np.zeros(w + CHUNK, dtype=np.int16)
         tmp = np.empty(num_disparities + CHUNK, dtype=np.uint8)
-        for x in range(w):
-            rev[x] = code_r[y, w - 1 - x]
-        if grad_weight > 0:
-            for x in range(w):
-                grev[x] = grad_r[y, w - 1 - x]
-        gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
-        census_cost_row(code_l[y], rev, gl_row, grev, min_disparity, num_disparities, grad_weight,
-                        grad_cap, invalid_cost, out[y], tmp)
+        census_cost_row_at(y, code_l, code_r, grad_l, grad_r, min_disparity, num_disparities,
+                           grad_weight, grad_cap, invalid_cost, rev, grev, tmp, out[y])
     return out
+
+
+@njit(cache=True)
+def census_cost_row_at(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight, grad_cap,
+                       invalid_cost, rev, grev, tmp, out):
+    """Census cost row ``y`` into ``out`` (W, Dp) uint8: the right row reversed into the
+    scratch ``rev``/``grev`` (length >= W + CHUNK), then :func:`census_cost_row`."""
+    w = code_l.shape[1]
+    for x in range(w):
+        rev[x] = code_r[y, w - 1 - x]
+    if grad_weight > 0:
+        for x in range(w):
+            grev[x] = grad_r[y, w - 1 - x]
+    gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
+    census_cost_row(code_l[y], rev, gl_row, grev, min_disparity, nd, grad_weight, grad_cap,
+                    invalid_cost, out, tmp)

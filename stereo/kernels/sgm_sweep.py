@@ -68,7 +68,7 @@ from numba import njit, prange
 
 from .. import flags
 from .select import lr_column, lr_rule, pixel_rules
-from .census import CHUNK, census_cost_row
+from .census import CHUNK, census_cost_row_at
 from .sgm import BIG, _mark_row_outside, padded_count
 
 _BORDER = int(flags.BORDER)
@@ -268,21 +268,6 @@ def _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
         rm[2, cur, x + 1] = m3
 
 
-@njit(cache=True)
-def _census_row(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight, grad_cap,
-                invalid_cost, rev, grev, tmp, out):
-    # census cost row y into out (W, Dp) uint8
-    w = code_l.shape[1]
-    for x in range(w):
-        rev[x] = code_r[y, w - 1 - x]
-    if grad_weight > 0:
-        for x in range(w):
-            grev[x] = grad_r[y, w - 1 - x]
-    gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
-    census_cost_row(code_l[y], rev, gl_row, grev, min_disparity, nd, grad_weight, grad_cap,
-                    invalid_cost, out, tmp)
-
-
 @njit(cache=True, inline="always")
 def _mirror(src, dst):
     # dst[x] = src[W - 1 - x] for (W, Dp) rows
@@ -315,12 +300,12 @@ def _sweep(t, rows_from, rows_to, final, dirs, use_volume, volume, code_l, code_
     y = rows_from
     while y != rows_to:
         if use_volume == 2:
-            _census_row(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight,
+            census_cost_row_at(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight,
                         grad_cap, invalid_cost, rev[t], grev[t], ctmp[t], crow[t])
             cost_row = crow[t]
         else:
             if not final and use_volume == 0:
-                _census_row(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight,
+                census_cost_row_at(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight,
                             grad_cap, invalid_cost, rev[t], grev[t], ctmp[t], volume[y])
             cost_row = volume[y]
         if t == 0:
