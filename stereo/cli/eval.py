@@ -10,7 +10,6 @@ is a relative inverse-depth map that stereo depth makes metric (see
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 
@@ -50,19 +49,6 @@ def register(subparsers):
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     p.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE too")
     p.set_defaults(func=run)
-
-
-def _clean(obj):
-    import numpy as np
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _clean(obj.item())
-    return obj
 
 
 def _write_text(path, text: str):
@@ -129,7 +115,7 @@ def run(args):
     if args.markdown:
         _write_text(args.markdown, text)
     if args.json:
-        _write_text(args.json, json.dumps(_clean({"results": results, "mean": mean}), indent=2) + "\n")
+        _write_text(args.json, json.dumps(_json_safe({"results": results, "mean": mean}), indent=2) + "\n")
     return 0
 
 
@@ -179,9 +165,14 @@ def _run_anchor(args):
             write_disparity(stage / "depth.pfm", res.depth)
             write_disparity(stage / "depth_filled.pfm", res.filled)
             write_image(stage / "depth.png", render_depth(res.filled))
-            (stage / "anchor.json").write_text(json.dumps(_clean(out), indent=2) + "\n")
+            (stage / "anchor.json").write_text(json.dumps(_json_safe(out), indent=2) + "\n")
     if args.markdown:
         _write_text(args.markdown, text)
     if args.json:
-        _write_text(args.json, json.dumps(_clean(out), indent=2) + "\n")
+        _write_text(args.json, json.dumps(_json_safe(out), indent=2) + "\n")
     return 0
+
+
+def _json_safe(obj):
+    from ..evaluation.bench import json_safe   # lazily: every CLI start imports this module
+    return json_safe(obj)

@@ -539,6 +539,19 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
     return report
 
 
+def json_safe(obj):
+    """``obj`` with NaN/inf floats as None and NumPy scalars as Python ones (JSON has no NaN)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    return obj
+
+
 # ---- reporting -------------------------------------------------------------------------------
 
 def _get(*keys, scale=1.0):
@@ -782,20 +795,9 @@ def write_report(report: BenchReport, outdir) -> list[str]:
 
     from ..io import staged_directory
 
-    def clean(obj):  # JSON has no NaN/inf: write null
-        if isinstance(obj, float):
-            return obj if math.isfinite(obj) else None
-        if isinstance(obj, dict):
-            return {k: clean(v) for k, v in obj.items()}
-        if isinstance(obj, (list, tuple)):
-            return [clean(v) for v in obj]
-        if isinstance(obj, np.generic):
-            return clean(obj.item())
-        return obj
-
     names = []
     with staged_directory(Path(outdir)) as stage:
-        (stage / "results.json").write_text(json.dumps(clean(report.to_json()), indent=2) + "\n")
+        (stage / "results.json").write_text(json.dumps(json_safe(report.to_json()), indent=2) + "\n")
         (stage / "results.md").write_text(markdown_report(report))
         names += ["results.json", "results.md"]
         for fname, data in sorted(report.images.items()):
