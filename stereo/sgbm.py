@@ -289,14 +289,16 @@ class SGBM:
         """Disparity map of the pair: float32 (H, W), pixels, NaN where invalid."""
         return self._run(left, right, False).disparity
 
-    def match(self, left, right) -> MatchResult:
+    def match(self, left, right, confidence: bool = True) -> MatchResult:
         """Match a rectified pair (left = reference) and say why pixels are invalid.
 
         ``left``/``right``: (H, W) grey or (H, W, 3|4) BGR(A) colour, uint8/uint16/float,
         same size and type. Returns a :class:`MatchResult` with disparity (float32, NaN
-        invalid unless ``fill``), mask (uint8 :mod:`stereo.flags`) and confidence.
+        invalid unless ``fill``), mask (uint8 :mod:`stereo.flags`) and confidence
+        (``None`` when ``confidence`` is False: it skips the costs behind it, about as
+        fast as :meth:`compute`).
         """
-        return self._run(left, right, True)
+        return self._run(left, right, bool(confidence))
 
     # ------------------------------------------------------------------ internals
     def _run(self, left, right, want_confidence: bool) -> MatchResult:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from stereo.evaluation.bench import (METHODS, available_methods, opencv_range, opencv_to_float, resolve_methods,
-                          run_benchmark)
+                          markdown_report, run_benchmark)
 from stereo.cli.main import main
 from stereo.errors import FileFormatError, ParameterError
 from stereo.evaluation.middlebury import list_scenes, load_scene
@@ -66,8 +66,8 @@ def test_opencv_conversions():
 
 
 def test_method_registry():
-    assert list(METHODS) == ["ours-bm", "ours-sgbm", "opencv-bm", "opencv-sgbm", "opencv-hh", "opencv-3way",
-                             "pandora"]
+    assert list(METHODS) == ["ours-bm", "ours-sgbm", "ours-sgbm-sparse", "opencv-bm", "opencv-sgbm", "opencv-hh",
+                             "opencv-3way", "pandora"]
     assert set(OPENCV + ["opencv-hh", "opencv-3way"]) <= set(available_methods())
     assert resolve_methods(None) == available_methods()
     with pytest.raises(ParameterError, match="unknown method 'foo'; valid methods: ours-bm, ours-sgbm"):
@@ -114,7 +114,7 @@ def test_cli_end_to_end(dataset, tmp_path, monkeypatch, capsys):
     assert not [p for p in tmp_path.iterdir() if ".staging." in p.name]  # atomic output cleaned up
 
 
-@pytest.mark.parametrize("name", ["ours-bm", "ours-sgbm"])
+@pytest.mark.parametrize("name", ["ours-bm", "ours-sgbm", "ours-sgbm-sparse"])
 def test_our_matchers_in_bench(dataset, name):
     if name not in available_methods():
         pytest.skip(f"{name} not available: {METHODS[name].unavailable_reason()}")
@@ -124,6 +124,39 @@ def test_our_matchers_in_bench(dataset, name):
     # our matchers search the same (rounded) range and must beat OpenCV SGBM on exact planes
     assert ours["nonocc"]["bad2"] < cv["nonocc"]["bad2"]
     assert ours["nonocc"]["bad2"] < 5.0
+    assert ours["dense_submission"] == (name == "ours-sgbm")
+
+
+def test_dense_submission_scoring(dataset):
+    """ours-sgbm submits SGBM's dense output; density and locking still count its estimates only."""
+    from stereo import flags
+    from stereo.evaluation.datasets import load_item
+    from stereo.sgbm import SGBM
+
+    report = run_benchmark(dataset, ["ours-sgbm", "ours-sgbm-sparse"], ["planes"], repeat=1, progress=False)
+    dense, sparse = report.rows
+    item = load_item(dataset, "planes", None)
+    res = SGBM(0, 48, fill=True).match(item.left, item.right, confidence=False)
+    assert res.confidence is None and not np.isnan(res.disparity).any()
+    estimated = (res.mask & flags.FILLED) == 0
+    # the plain NaN map is the dense map's estimates
+    nan_map = SGBM(0, 48).compute(item.left, item.right)
+    np.testing.assert_array_equal(np.isfinite(nan_map), estimated)
+    assert dense["density"] == pytest.approx(sparse["density"]) and dense["density"] < 100.0
+    assert dense["valid_fraction"] == pytest.approx(sparse["valid_fraction"])
+    assert dense["locking"]["n_pixels"] == sparse["locking"]["n_pixels"]
+    # the scored maps differ only where SGBM filled
+    assert dense["nonocc"]["bad0.5"] != sparse["nonocc"]["bad0.5"] or estimated.all()
+    assert "ours-sgbm" in markdown_report(report) and "own dense output" in markdown_report(report)
+
+
+def test_split_output_errors():
+    from stereo.evaluation.bench import split_output
+
+    d = np.zeros((2, 3), np.float32)
+    assert split_output(d)[1] is None
+    with pytest.raises(ValueError, match="filled mask"):
+        split_output((d, np.zeros((3, 2), bool)))
 
 
 def test_cli_errors(dataset, tmp_path, capsys):

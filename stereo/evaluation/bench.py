@@ -4,7 +4,9 @@ Methods (registry :data:`METHODS`, names as on the command line):
 
 ==============  ===============================================================================
 ``ours-bm``     :class:`stereo.block_matcher.BlockMatcher`, block 9 (its defaults otherwise)
-``ours-sgbm``   :class:`stereo.sgbm.SGBM` with its defaults (census 9x7, 8 paths)
+``ours-sgbm``   :class:`stereo.sgbm.SGBM` with its defaults (census 9x7, 8 paths) and
+                ``fill=True``: its own dense output is scored (a dense submission)
+``ours-sgbm-sparse`` the same matcher without ``fill``: its NaN map, scored with the SDK fill
 ``opencv-bm``   ``cv2.StereoBM`` on grey images, same settings as ours-bm: block 9,
                 preFilterCap 31, textureThreshold 10, uniquenessRatio 15, speckle 100/2 px,
                 disp12MaxDiff 1
@@ -27,8 +29,13 @@ Protocol, per method and scene:
   Numba matchers it includes JIT compilation or cache loading), then ``repeat`` timed
   calls; ``time_s`` is their median. Times are wall clock, all threads, and include each
   method's own input conversion.
+* Dense output: a method may submit a dense map with its own fill (``ours-sgbm``: SGBM's
+  ``fill=True``, whose time includes the fill; the Middlebury table scores dense
+  submissions). OpenCV's matchers have no fill of their own, so their NaN maps get the SDK
+  fill below, and so does ``ours-sgbm-sparse``, the same SGBM without its fill. Density and
+  pixel locking always count only the pixels a method estimated (its fills excluded).
 * Accuracy, Middlebury rules (:mod:`stereo.evaluation.metrics`): the output is made dense with the
-  SDK fill before scoring; bad0.5/1/2/4 (percent of pixels off by more than N px),
+  SDK fill before scoring (nothing to do for a dense submission); bad0.5/1/2/4 (percent of pixels off by more than N px),
   avgerr, rms and the error quantiles A50/A90/A95/A99 on the "nonocc" and "all" regions;
   density (percent of valid output pixels, before filling) reported separately. Every
   row holds these twice: ``nonocc``/``all`` in the dataset's own (native) pixels, and
@@ -82,7 +89,10 @@ SGBM_BLOCK_SIZE = 5
 OPENCV_MULTIPLE = 16
 ERROR_MAP_MAX_PX = 4.0
 
-Matcher = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# A matcher returns its disparity map (float32 px, NaN = invalid), or, for a dense
+# submission, ``(disparity, filled)``: the dense map and a bool mask of the pixels it filled
+# itself (not estimates; excluded from density and pixel locking).
+Matcher = Callable[[np.ndarray, np.ndarray], "np.ndarray | tuple[np.ndarray, np.ndarray]"]
 
 
 @dataclass(frozen=True)
@@ -127,10 +137,62 @@ def _ours_bm(min_disparity: int, num_disparities: int) -> Matcher:
 
 
 def _ours_sgbm(min_disparity: int, num_disparities: int) -> Matcher:
+    from .. import flags
     from ..sgbm import SGBM
 
-    matcher = SGBM(min_disparity=min_disparity, num_disparities=num_disparities)
-    return matcher.compute
+    matcher = SGBM(min_disparity=min_disparity, num_disparities=num_disparities, fill=True)
+
+    def run(left, right):
+        result = matcher.match(left, right, confidence=False)
+        return result.disparity, (result.mask & flags.FILLED) != 0
+
+    return run
+
+
+def _ours_sgbm_sparse(min_disparity: int, num_disparities: int) -> Matcher:
+    from ..sgbm import SGBM
+
+    return SGBM(min_disparity=min_disparity, num_disparities=num_disparities).compute
+
+
+def split_output(out) -> tuple[np.ndarray, np.ndarray | None]:
+    """A matcher's return value as ``(disparity, filled)``; ``filled`` is None for a NaN map."""
+    if isinstance(out, tuple):
+        disp, filled = out
+        filled = np.asarray(filled, dtype=bool)
+        if filled.shape != np.shape(disp):
+            raise ValueError(f"filled mask {filled.shape} and disparity {np.shape(disp)} differ in shape")
+        return disp, filled
+    return out, None
+
+
+def _estimates(disp: np.ndarray, filled: np.ndarray | None) -> np.ndarray:
+    """The map of what the method estimated: its own fills back to NaN."""
+    return disp if filled is None else np.where(filled, np.float32(np.nan), disp).astype(np.float32)
+
+
+def _density(estimates: np.ndarray, gt: np.ndarray, mask=None) -> float:
+    """Percent of evaluated pixels (finite GT, inside ``mask``) the method estimated."""
+    evaluated = np.isfinite(gt) if mask is None else (np.isfinite(gt) & np.asarray(mask, bool))
+    n = int(np.count_nonzero(evaluated))
+    return 100.0 * np.count_nonzero(np.isfinite(estimates) & evaluated) / n if n else float("nan")
+
+
+def _restate_density(row: dict, item, estimates: np.ndarray) -> None:
+    """Density of a dense submission: its estimates, not its fills (in place)."""
+    regions = {"nonocc": getattr(item, "nonocc", None), "all": None}
+    for key, region in (("nonocc", "nonocc"), ("all", "all")):
+        if key in row:
+            row[key]["density"] = _density(estimates, item.gt, regions[region])
+            if "official" in row:
+                row["official"][key]["density"] = row[key]["density"]
+    if "kitti" in row:
+        for key, gt in (("all", item.gt), ("noc", getattr(item, "gt_noc", None))):
+            if row["kitti"].get(key) is not None and gt is not None:
+                row["kitti"][key]["density"] = _density(estimates, gt)
+        row["density"] = row["kitti"]["all"]["density"]
+    elif "all" in row:
+        row["density"] = row["all"]["density"]
 
 
 # ---- OpenCV -------------------------------------------------------------------------------
@@ -193,7 +255,10 @@ _CV_PARAMS = ("blockSize 5, P1=8*cn*25, P2=32*cn*25, uniquenessRatio 10, speckle
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("ours-bm", f"stereo.BlockMatcher, block {BM_BLOCK_SIZE}, defaults otherwise", _ours_bm,
            "stereo.block_matcher"),
-    Method("ours-sgbm", "stereo.SGBM defaults (census 9x7, 8 paths)", _ours_sgbm, "stereo.sgbm"),
+    Method("ours-sgbm", "stereo.SGBM defaults (census 9x7, 8 paths), fill=True: its own dense output",
+           _ours_sgbm, "stereo.sgbm"),
+    Method("ours-sgbm-sparse", "stereo.SGBM defaults, NaN map (scored with the SDK fill)", _ours_sgbm_sparse,
+           "stereo.sgbm"),
     Method("opencv-bm", f"cv2.StereoBM block {BM_BLOCK_SIZE}, preFilterCap 31, textureThreshold 10, "
            "uniquenessRatio 15, speckle 100/2 px, disp12MaxDiff 1, grey input", _opencv_bm),
     Method("opencv-sgbm", f"cv2.StereoSGBM MODE_SGBM, {_CV_PARAMS}", _opencv_sgbm(cv2.STEREO_SGBM_MODE_SGBM)),
@@ -447,23 +512,28 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
             for name in method_names:
                 bar.set_postfix_str(f"{scene_name} {name}")
                 fn = METHODS[name].factory(lo, n)
-                disp, first = _timed(fn, item.left, item.right)
+                out, first = _timed(fn, item.left, item.right)
                 bar.update(1)
                 times = []
                 for _ in range(repeat):
-                    disp, t = _timed(fn, item.left, item.right)
+                    out, t = _timed(fn, item.left, item.right)
                     times.append(t)
                     bar.update(1)
+                disp, filled = split_output(out)
+                estimates = _estimates(disp, filled)
                 median = statistics.median(times)
                 row = {"scene": scene_name, "method": name, "width": w, "height": h,
                        "ndisp": item.ndisp, "min_disparity": lo, "num_disparities": n}
                 if item.has_gt and layout == "middlebury":
                     row["resolution_factor"] = factor
                     row.update(_score_middlebury(item, disp, factor))
-                    row["locking"] = locking_stats(disp, item.gt, item.nonocc)
+                    row["locking"] = locking_stats(estimates, item.gt, item.nonocc)
                 elif item.has_gt:
                     row.update(_score_kitti(item, disp))
-                row.update({"valid_fraction": 100.0 * float(np.count_nonzero(np.isfinite(disp))) / disp.size,
+                if filled is not None and item.has_gt:
+                    _restate_density(row, item, estimates)
+                row.update({"dense_submission": filled is not None,
+                            "valid_fraction": 100.0 * float(np.count_nonzero(np.isfinite(estimates))) / disp.size,
                             "first_call_s": first, "time_s": median, "times_s": times,
                             "mdisp_per_s": w * h * n / median / 1e6 if median > 0 else float("nan")})
                 report.rows.append(row)
@@ -481,7 +551,7 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
                         known_mask = np.isfinite(item.gt)
                         report.images[f"{scene_name}_{name}_error.png"] = _png(render_error_map(
                             dense, item.gt, known_mask, max_error=ERROR_MAP_MAX_PX,
-                            filled=known_mask & ~np.isfinite(disp), unit="native px"))
+                            filled=known_mask & ~np.isfinite(estimates), unit="native px"))
             if images and any("locking" in r for r in report.rows if r["scene"] == scene_name):
                 report.images[f"{scene_name}_locking.png"] = _png(locking_png(
                     {r["method"]: r["locking"] for r in report.rows
@@ -507,6 +577,9 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
         protocol += [
             "bad/avgerr/rms/A50..A99: Middlebury dense scoring (invalid pixels filled with the smaller "
             "scanline neighbour); density: percent of evaluated pixels valid before filling",
+            "dense submissions (ours-sgbm: SGBM fill=True, time includes its fill) are scored as output; "
+            "the others' NaN maps (OpenCV has no fill of its own; ours-sgbm-sparse = the same SGBM "
+            "without fill) get the SDK fill; density and lock count estimated pixels only",
             "nonocc/all: native pixels of this dataset; official: the same in full-resolution pixels "
             + (f"(factor {factor}: official bad 2.0 = native bad{2.0 / factor:g})" if factor
                else "(not reported: resolution unknown, pass --resolution F|H|Q)"),
@@ -516,7 +589,8 @@ def run_benchmark(root, methods=None, scenes=None, *, repeat: int = 3, progress:
             "mean: plain mean over scenes; weighted_mean: official MiddEval3 training weights "
             "renormalised over the scenes run" + ("" if weights else " (not available for these scenes)"),
             f"error maps: |d - gt| of the scored (filled) output, green (0) to red (>= {ERROR_MAP_MAX_PX:g} "
-            "native px), hatched with blue = filled by the SDK rule (no output), black = no ground truth",
+            "native px), hatched with blue = filled (by the SDK rule or the method's own fill), "
+            "black = no ground truth",
         ]
     elif layout == "kitti":
         protocol += [
@@ -644,7 +718,8 @@ def table_legend(report: BenchReport) -> str:
         unit = (f"@F = official MiddEval3 columns: full-resolution px (1 px here = {factor} px there), "
                 f"non-occluded" if factor else "@F columns need the resolution (--resolution F|H|Q)")
         return (f"{unit}; bad1/bad2/avgerr: native px, non-occluded; bad2-all: all GT pixels; "
-                f"dens% = valid output before the SDK fill; MEAN = plain mean, WMEAN = official weights "
+                f"dens% = estimated pixels (before any fill; ours-sgbm scored dense with its own fill, "
+                f"others with the SDK fill); MEAN = plain mean, WMEAN = official weights "
                 f"(renormalised over these scenes)")
     if report.layout == "kitti":
         return ("D1: error > 3 px and > 5 % of true disparity, after KITTI background interpolation "
@@ -712,6 +787,11 @@ def markdown_report(report: BenchReport) -> str:
         native = ("bad0.5", "bad1", "bad2", "bad4", "avgerr", "rms", "A50", "A90", "A95", "A99", "density")
         official = ("bad0.5", "bad1.0", "bad2.0", "bad4.0", "avgerr", "rms", "A50", "A90", "A95", "A99")
         factor = meta.get("resolution_factor")
+        dense = sorted({r["method"] for r in report.rows if r.get("dense_submission")})
+        parts += ["Scored outputs are dense: " + (", ".join(f"`{m}`" for m in dense) + " submit(s) "
+                  "their own dense output (time includes the fill); " if dense else "")
+                  + "every NaN map gets the SDK fill (smaller scanline neighbour). `density` counts "
+                  "the pixels each method estimated, before any fill.", ""]
         if factor:
             for region, title in (("nonocc", "non-occluded"), ("all", "all pixels with ground truth")):
                 parts += [f"## Official units (full-resolution px, factor {factor}), {title}", "",
