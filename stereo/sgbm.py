@@ -87,6 +87,7 @@ from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
 from .kernels.sgm_sweep import SWEEP_PATHS, release_workspaces, sweep_select_census, sweep_select_volume
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background, fill_surface
+from .postprocess.guided_median import guided_median
 from .postprocess.median import median3x3_valid
 from .postprocess.refine import refine_planes, sample_offsets
 from .postprocess.speckle import remove_speckles
@@ -99,6 +100,9 @@ FILL_MODES = ("surface", "background")
 # holes whose two ends differ by at most this many px lie inside one surface (the speckle
 # filter's default step inside one region)
 _SAME_SURFACE_PX = 2.0
+# guided median over the filled pixels: radius, step (px; 3 x 3 samples over 9 x 9 px),
+# intensity scale (grey levels; a usual bilateral-weight scale for 8-bit images)
+_FILL_MEDIAN = (4, 4, 10.0)
 _MAX_COST = {"census": 63, "sad": 255, "bt": 255}
 # Penalty defaults per cost, in that cost's units (census: bits, sad/bt: grey levels).
 _DEFAULT_P = {"census": (10, 120), "sad": (12, 140), "bt": (12, 140)}
@@ -352,23 +356,22 @@ class SGBM:
         conf = (confidence_map(disp, best, second, lrd, self.lr_max_diff, sentinel=65535)
                 if want_confidence else None)
         if self.fill:
-            disp = self._fill(disp, mask)
+            disp = self._fill(disp, mask, guide_l)
         return MatchResult(disparity=disp, mask=mask, min_disparity=self.min_disparity,
                            num_disparities=nd, confidence=conf)
 
-    def _fill(self, disp, mask):
-        """Dense map; ``mask`` (uint8 flags) gains FILLED in place on filled pixels."""
+    def _fill(self, disp, mask, guide):
+        """Dense map; ``mask`` (uint8 flags) gains FILLED in place on filled pixels.
+
+        ``guide``: the uint8 left image (intensity weights of the guided median)."""
         if self.fill_mode == "background":
             out, new_mask = fill_background(disp, mask)
         else:
             out, new_mask = fill_surface(disp, mask, _SAME_SURFACE_PX)
-            if self.refine_offsets:
-                # the interpolated values are a coarse surface: the same plane fit as the
-                # valid pixels (samples: valid and filled), applied to the filled ones only
-                holes = np.isnan(disp) & ~np.isnan(out)
-                refined = refine_planes(out, self.refine_offsets, self.refine_tau)
-                out[holes] = refined[holes]
-                np.clip(out, self.min_disparity, self.min_disparity + self.num_disparities - 1, out=out)
+            # the fill knows only the ends of each hole: the pixels of a hole that look like
+            # a neighbouring surface take its disparity (weighted median, edges kept)
+            out = guided_median(out, np.isnan(disp) & ~np.isnan(out), guide, *_FILL_MEDIAN)
+            np.clip(out, self.min_disparity, self.min_disparity + self.num_disparities - 1, out=out)
         mask[...] = new_mask
         return out
 

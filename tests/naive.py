@@ -309,10 +309,12 @@ def naive_plane_refine(disp, offsets, tau):
 def naive_surface_fill_rows(disp, same_surface):
     """Row pass of stereo.kernels.fill_surface: each NaN run bounded by L and R with
     |L - R| <= same_surface is linearly interpolated (kind 1), else the smaller bound or the
-    only one (kind 2); rows without valid pixels stay NaN (kind 0)."""
+    only one (kind 2); rows without valid pixels stay NaN (kind 0). Also the run length
+    on every NaN pixel (0 on valid ones)."""
     disp = np.asarray(disp, np.float32)
     out = disp.copy()
     kind = np.zeros(disp.shape, np.uint8)
+    run = np.zeros(disp.shape, np.int32)
     h, w = disp.shape
     for y in range(h):
         x = 0
@@ -323,6 +325,7 @@ def naive_surface_fill_rows(disp, same_surface):
             s = x
             while x < w and np.isnan(disp[y, x]):
                 x += 1
+            run[y, s:x] = x - s
             left = float(disp[y, s - 1]) if s > 0 else float("nan")
             right = float(disp[y, x]) if x < w else float("nan")
             if not np.isnan(left) and not np.isnan(right) and abs(left - right) <= same_surface:
@@ -334,17 +337,18 @@ def naive_surface_fill_rows(disp, same_surface):
             if cands:
                 out[y, s:x] = np.float32(min(cands))
                 kind[y, s:x] = 2
-    return out, kind
+    return out, kind, run
 
 
 def naive_fill_surface(disp, mask, same_surface, filled_flag=64):
     """stereo.postprocess.fill.fill_surface: row pass and column pass of
     naive_surface_fill_rows, merged per NaN pixel (both interpolated: mean; column
-    interpolated or row empty: column; else row), filled_flag ORed where a value came."""
+    interpolated or row empty: column; both background: the shorter run's, ties the row;
+    else row), filled_flag ORed where a value came."""
     disp = np.asarray(disp, np.float32)
-    rows, kr = naive_surface_fill_rows(disp, same_surface)
-    cols_t, kc_t = naive_surface_fill_rows(np.ascontiguousarray(disp.T), same_surface)
-    cols, kc = cols_t.T, kc_t.T
+    rows, kr, sr = naive_surface_fill_rows(disp, same_surface)
+    cols_t, kc_t, sc_t = naive_surface_fill_rows(np.ascontiguousarray(disp.T), same_surface)
+    cols, kc, sc = cols_t.T, kc_t.T, sc_t.T
     out = rows.copy()
     mask = np.array(mask, np.uint8)
     for y, x in zip(*np.nonzero(np.isnan(disp))):
@@ -352,6 +356,39 @@ def naive_fill_surface(disp, mask, same_surface, filled_flag=64):
             out[y, x] = np.float32(0.5) * (rows[y, x] + cols[y, x])
         elif kc[y, x] == 1 or (kr[y, x] == 0 and kc[y, x] != 0):
             out[y, x] = cols[y, x]
+        elif kr[y, x] == 2 and kc[y, x] == 2 and sc[y, x] < sr[y, x]:
+            out[y, x] = cols[y, x]
         if not np.isnan(out[y, x]):
             mask[y, x] |= filled_flag
     return out, mask
+
+
+# ---- guided weighted median (stereo.kernels.guided_median; s14-precision) ---------------
+
+def naive_guided_median(disp, selected, guide, radius, step, scale):
+    """stereo.postprocess.guided_median.guided_median: at each selected pixel, the weighted
+    median (smallest value whose weight of samples <= it reaches half the total, integer
+    weights round(2**16 exp(-|dI| / scale)), weight-0 samples left out) of the finite
+    samples p + (i, j), i, j in -(radius // step) * step .. radius by step."""
+    disp = np.asarray(disp, np.float32)
+    guide = np.asarray(guide, np.int64)
+    table = np.rint(65536.0 * np.exp(-np.arange(256) / float(scale))).astype(np.int64)
+    taps = range(-(radius // step) * step, radius + 1, step)
+    out = disp.copy()
+    h, w = disp.shape
+    for y, x in zip(*np.nonzero(selected)):
+        vals, wts = [], []
+        for dy in taps:
+            for dx in taps:
+                yy, xx = y + dy, x + dx
+                if 0 <= yy < h and 0 <= xx < w and np.isfinite(disp[yy, xx]):
+                    wq = table[abs(guide[yy, xx] - guide[y, x])]
+                    if wq > 0:
+                        vals.append(disp[yy, xx])
+                        wts.append(wq)
+        if not vals:
+            continue
+        order = np.argsort(vals, kind="stable")
+        cum = np.cumsum(np.array(wts)[order])
+        out[y, x] = np.array(vals, np.float32)[order][np.searchsorted(cum, (cum[-1] + 1) // 2)]
+    return out

@@ -78,7 +78,8 @@ def fill_surface(disparity: np.ndarray, mask: np.ndarray | None = None, same_sur
     Rows and columns are filled independently (:func:`stereo.kernels.fill_surface.
     surface_fill_rows`); per pixel, interpolations inside a surface win over the
     background rule, the mean of the row and the column interpolation is used when both
-    exist, and the column fills pixels whose row has no valid pixel. Returns
+    exist, the column fills pixels whose row has no valid pixel, and where both axes fall
+    back to the background the shorter run's background is used (nearer bounds). Returns
     ``(filled, mask)`` like :func:`fill_background` (new arrays; ``FILLED`` added to every
     pixel that received a value, invalid-reason bits kept).
     """
@@ -89,11 +90,14 @@ def fill_surface(disparity: np.ndarray, mask: np.ndarray | None = None, same_sur
     same = np.float64(same_surface)
     rows = np.empty_like(disp)
     krow = np.empty(disp.shape, np.uint8)
-    surface_fill_rows(disp, same, rows, krow)
+    srow = np.empty(disp.shape, np.int32)
+    surface_fill_rows(disp, same, rows, krow, srow)
     dt = np.ascontiguousarray(disp.T)
     cols_t = np.empty_like(dt)
     kcol_t = np.empty(dt.shape, np.uint8)
-    surface_fill_rows(dt, same, cols_t, kcol_t)
-    combine_fills(disp, rows, krow, cols_t, kcol_t, out_mask, _FILLED)
+    scol_t = np.empty(dt.shape, np.int32)
+    surface_fill_rows(dt, same, cols_t, kcol_t, scol_t)
+    combine_fills(disp, rows, krow, srow, np.ascontiguousarray(cols_t.T), np.ascontiguousarray(kcol_t.T),
+                  np.ascontiguousarray(scol_t.T), out_mask, _FILLED)
     out = rows
     return out, out_mask

@@ -1,0 +1,55 @@
+"""Intensity-guided weighted median of a dense disparity map over selected pixels.
+
+Used by SGBM's dense output (:meth:`stereo.sgbm.SGBM._fill`) on the pixels it filled: a
+scanline fill gives a hole crossing a depth edge one side's value throughout; the guided
+median lets the pixels that look like the other side (similar intensity) take its
+disparity, without blurring the edge (kernel: :mod:`stereo.kernels.guided_median`).
+Measured on the 10 MiddEval3-Q training scenes (SGBM ``fill=True``, dense, non-occluded,
+quarter-res px; radius 6, step 2, scale 10 grey levels): bad0.5 / bad1 / bad2 / avgerr
+17.83 / 10.67 / 7.37 / 0.893 without it, 17.75 / 10.43 / 7.08 / 0.852 with it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..kernels.guided_median import guided_median_selected
+
+
+def guided_median(disparity: np.ndarray, selected: np.ndarray, guide: np.ndarray, radius: int = 6,
+                  step: int = 2, scale: float = 10.0) -> np.ndarray:
+    """Weighted median of ``disparity`` (float32 px, NaN = no value) at the ``selected`` pixels.
+
+    Samples: ``p + (i, j)`` for ``i, j`` in ``-radius, -radius + step, ..., radius`` (px,
+    inside the image, finite); weight ``exp(-|I(q) - I(p)| / scale)`` (rounded to multiples
+    of 2**-16, samples of weight 0 left out) with ``I`` the uint8 ``guide`` image (grey
+    levels). Returns a new float32 map; unselected pixels and
+    selected ones without any finite sample keep their value. The input is not modified.
+    """
+    disp = np.ascontiguousarray(disparity, dtype=np.float32)
+    if disp.ndim != 2:
+        raise ParameterError(f"disparity must be 2-D, got shape {disp.shape}")
+    sel = np.ascontiguousarray(selected, dtype=bool)
+    g = np.asarray(guide)
+    if sel.shape != disp.shape or g.shape != disp.shape:
+        raise ParameterError(f"selected {sel.shape} and guide {g.shape} must match the disparity {disp.shape}")
+    if g.dtype != np.uint8:
+        raise ParameterError(f"guide must be uint8, got {g.dtype}")
+    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 0:
+        raise ParameterError(f"radius must be an integer >= 0, got {radius!r}")
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+        raise ParameterError(f"step must be an integer >= 1, got {step!r}")
+    if not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale > 0):
+        raise ParameterError(f"scale must be a positive number of grey levels, got {scale!r}")
+    # integer weights (exact sums: the result does not depend on the summation order);
+    # 2**16 levels, samples whose weight rounds to 0 (|dI| > ~11 scale) are left out
+    weights = np.rint(65536.0 * np.exp(-np.arange(256, dtype=np.float64) / float(scale))).astype(np.int32)
+    taps = np.arange(-(radius // step) * step, radius + 1, step, dtype=np.int64)
+    offsets = np.stack(np.meshgrid(taps, taps, indexing="ij"), axis=-1).reshape(-1, 2).copy()
+    out = np.empty_like(disp)
+    guided_median_selected(disp, sel, np.ascontiguousarray(g), offsets, weights, out)
+    return out
+
+
+__all__ = ["guided_median"]
