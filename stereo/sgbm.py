@@ -87,7 +87,7 @@ from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
 from .kernels.sgm_sweep import SWEEP_PATHS, release_workspaces, sweep_select_census, sweep_select_volume
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background, fill_surface
-from .postprocess.guided_median import guided_median
+from .postprocess.guided_median import guided_median, jump_band
 from .postprocess.median import median3x3_valid
 from .postprocess.refine import refine_planes, sample_offsets
 from .postprocess.speckle import remove_speckles
@@ -103,6 +103,9 @@ _SAME_SURFACE_PX = 2.0
 # guided median over the filled pixels: radius, step (px; 3 x 3 samples over 9 x 9 px),
 # intensity scale (grey levels; a usual bilateral-weight scale for 8-bit images)
 _FILL_MEDIAN = (4, 4, 10.0)
+# the same at disparity jumps over estimates (5 x 5 samples over 9 x 9 px; 5 % of the
+# pixels), replacing a value only when the median is more than 1 px away
+_EDGE_MEDIAN = (4, 2, 10.0, 1.0)
 _MAX_COST = {"census": 63, "sad": 255, "bt": 255}
 # Penalty defaults per cost, in that cost's units (census: bits, sad/bt: grey levels).
 _DEFAULT_P = {"census": (10, 120), "sad": (12, 140), "bt": (12, 140)}
@@ -370,7 +373,14 @@ class SGBM:
             out, new_mask = fill_surface(disp, mask, _SAME_SURFACE_PX)
             # the fill knows only the ends of each hole: the pixels of a hole that look like
             # a neighbouring surface take its disparity (weighted median, edges kept)
-            out = guided_median(out, np.isnan(disp) & ~np.isnan(out), guide, *_FILL_MEDIAN)
+            holes = np.isnan(disp) & ~np.isnan(out)
+            out = guided_median(out, holes, guide, *_FILL_MEDIAN)
+            # edge fattening (the census window straddles depth edges): next to a disparity
+            # jump, estimates that the intensity-weighted neighbourhood puts on the other
+            # surface (more than 1 px away: gross errors, not sub-pixel noise) move to it
+            band = jump_band(out, _SAME_SURFACE_PX)
+            band &= ~holes
+            out = guided_median(out, band, guide, *_EDGE_MEDIAN)
             np.clip(out, self.min_disparity, self.min_disparity + self.num_disparities - 1, out=out)
         mask[...] = new_mask
         return out

@@ -365,7 +365,7 @@ def naive_fill_surface(disp, mask, same_surface, filled_flag=64):
 
 # ---- guided weighted median (stereo.kernels.guided_median; s14-precision) ---------------
 
-def naive_guided_median(disp, selected, guide, radius, step, scale):
+def naive_guided_median(disp, selected, guide, radius, step, scale, min_change=0.0):
     """stereo.postprocess.guided_median.guided_median: at each selected pixel, the weighted
     median (smallest value whose weight of samples <= it reaches half the total, integer
     weights round(2**16 exp(-|dI| / scale)), weight-0 samples left out) of the finite
@@ -390,5 +390,25 @@ def naive_guided_median(disp, selected, guide, radius, step, scale):
             continue
         order = np.argsort(vals, kind="stable")
         cum = np.cumsum(np.array(wts)[order])
-        out[y, x] = np.array(vals, np.float32)[order][np.searchsorted(cum, (cum[-1] + 1) // 2)]
+        m = np.array(vals, np.float32)[order][np.searchsorted(cum, (cum[-1] + 1) // 2)]
+        if not abs(m - disp[y, x]) <= min_change:
+            out[y, x] = m
     return out
+
+
+def naive_jump_band(disp, jump):
+    """stereo.postprocess.guided_median.jump_band: finite pixels within 3 x 3 of a pixel
+    that differs from a 4-neighbour by more than jump px."""
+    d = np.asarray(disp, np.float64)
+    h, w = d.shape
+    touch = np.zeros((h, w), bool)
+    for y in range(h):
+        for x in range(w):
+            for yy, xx in ((y, x - 1), (y, x + 1), (y - 1, x), (y + 1, x)):
+                if 0 <= yy < h and 0 <= xx < w and abs(d[y, x] - d[yy, xx]) > jump:
+                    touch[y, x] = True
+    band = np.zeros((h, w), bool)
+    for y in range(h):
+        for x in range(w):
+            band[y, x] = touch[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2].any() and np.isfinite(d[y, x])
+    return band

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from naive import naive_guided_median
+from naive import naive_guided_median, naive_jump_band
 from stereo.errors import ParameterError
-from stereo.postprocess.guided_median import guided_median
+from stereo.postprocess.guided_median import guided_median, jump_band
 
 
 def _case(seed, shape=(23, 31)):
@@ -23,17 +23,40 @@ def _case(seed, shape=(23, 31)):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("radius,step,scale", [(4, 4, 10.0), (6, 2, 10.0), (3, 1, 3.0), (5, 2, 50.0), (0, 1, 10.0)])
-def test_kernel_matches_numpy_twin_exactly(seed, radius, step, scale):
+@pytest.mark.parametrize("radius,step,scale,change", [(4, 4, 10.0, 0.0), (6, 2, 10.0, 0.0), (3, 1, 3.0, 0.0),
+                                                      (5, 2, 50.0, 0.0), (0, 1, 10.0, 0.0), (4, 2, 10.0, 1.0)])
+def test_kernel_matches_numpy_twin_exactly(seed, radius, step, scale, change):
     d, sel, g = _case(seed)
     before = d.copy()
-    out = guided_median(d, sel, g, radius, step, scale)
-    ref = naive_guided_median(d, sel, g, radius, step, scale)
+    out = guided_median(d, sel, g, radius, step, scale, change)
+    ref = naive_guided_median(d, sel, g, radius, step, scale, change)
     np.testing.assert_array_equal(out, ref)
     np.testing.assert_array_equal(d, before)                      # input untouched
     np.testing.assert_array_equal(out[~sel], d[~sel])             # unselected copied
     if radius > 0:
         assert (out[sel] != d[sel]).any()
+    # both kernels (chosen by the selected fraction) give the same output
+    from stereo.kernels.guided_median import guided_median_selected, guided_median_selected_rows
+    weights = np.rint(65536.0 * np.exp(-np.arange(256) / scale)).astype(np.int32)
+    taps = np.arange(-(radius // step) * step, radius + 1, step, dtype=np.int64)
+    offsets = np.stack(np.meshgrid(taps, taps, indexing="ij"), axis=-1).reshape(-1, 2).copy()
+    for kernel in (guided_median_selected, guided_median_selected_rows):
+        for sel_k in (sel, sel & (np.arange(d.shape[1]) % 7 == 0)):
+            o = np.empty_like(d)
+            kernel(d, sel_k, g, offsets, weights, np.float32(change), o)
+            np.testing.assert_array_equal(o, naive_guided_median(d, sel_k, g, radius, step, scale, change))
+    if change > 0:   # values moved by at most `change` are kept
+        moved = sel & np.isfinite(d) & (out != d)
+        assert moved.any() and (np.abs(out - d)[moved] > change).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("jump", [0.5, 2.0, 8.0])
+def test_jump_band_matches_numpy_twin(seed, jump):
+    d, _, _ = _case(seed)
+    band = jump_band(d, jump)
+    np.testing.assert_array_equal(band, naive_jump_band(d, jump))
+    assert band.any() and not band[np.isnan(d)].any()
 
 
 def test_hole_takes_the_surface_it_looks_like():
@@ -72,3 +95,7 @@ def test_errors():
         guided_median(d, sel, g, 4, 0)
     with pytest.raises(ParameterError, match="scale"):
         guided_median(d, sel, g, 4, 4, 0.0)
+    with pytest.raises(ParameterError, match="min_change"):
+        guided_median(d, sel, g, 4, 4, 10.0, -1.0)
+    with pytest.raises(ParameterError, match="jump"):
+        jump_band(d, float("nan"))

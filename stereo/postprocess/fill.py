@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import flags
-from ..kernels.fill_surface import combine_fills, surface_fill_rows
+from ..kernels.fill_surface import fill_columns_and_combine, surface_fill_rows
 
 _FILLED = np.uint8(flags.FILLED)
 
@@ -92,12 +92,6 @@ def fill_surface(disparity: np.ndarray, mask: np.ndarray | None = None, same_sur
     krow = np.empty(disp.shape, np.uint8)
     srow = np.empty(disp.shape, np.int32)
     surface_fill_rows(disp, same, rows, krow, srow)
-    dt = np.ascontiguousarray(disp.T)
-    cols_t = np.empty_like(dt)
-    kcol_t = np.empty(dt.shape, np.uint8)
-    scol_t = np.empty(dt.shape, np.int32)
-    surface_fill_rows(dt, same, cols_t, kcol_t, scol_t)
-    combine_fills(disp, rows, krow, srow, np.ascontiguousarray(cols_t.T), np.ascontiguousarray(kcol_t.T),
-                  np.ascontiguousarray(scol_t.T), out_mask, _FILLED)
+    fill_columns_and_combine(disp, same, rows, krow, srow, out_mask, _FILLED)
     out = rows
     return out, out_mask
