@@ -144,7 +144,8 @@ def test_dense_submission_scoring(dataset):
     np.testing.assert_array_equal(np.isfinite(nan_map), estimated)
     assert dense["density"] == pytest.approx(sparse["density"]) and dense["density"] < 100.0
     assert dense["valid_fraction"] == pytest.approx(sparse["valid_fraction"])
-    assert dense["locking"]["n_pixels"] == sparse["locking"]["n_pixels"]
+    # locking: estimates only (the dense output's edge median moves a few of them > 1 px)
+    assert abs(dense["locking"]["n_pixels"] - sparse["locking"]["n_pixels"]) <= 0.01 * sparse["locking"]["n_pixels"]
     # the scored maps differ only where SGBM filled
     assert dense["nonocc"]["bad0.5"] != sparse["nonocc"]["bad0.5"] or estimated.all()
     assert "ours-sgbm" in markdown_report(report) and "own dense output" in markdown_report(report)
