@@ -22,7 +22,8 @@ Pipeline of :meth:`SGBM.match`:
    uniqueness, sub-pixel fit, left-right check from the same aggregated volume,
    out-of-range winners invalid.
 5. Speckle filter, 3x3 median over valid pixels, sub-pixel plane-fit refinement
-   (:mod:`stereo.postprocess.refine`), confidence, optional fill (``fill_mode``).
+   (:mod:`stereo.postprocess.refine`), confidence, optional dense output (``fill``,
+   ``fill_mode``: surface fill, then a guided median over the fills and at depth edges).
 
 Memory: the cost (1 byte) and sum (2 bytes) volumes take ``3 * H * W * Dp`` bytes, where
 ``Dp`` is D rounded up to a multiple of 16 (whole vector iterations in the path loops; the
@@ -181,9 +182,12 @@ class SGBM:
             ``FILLED``; :meth:`compute` then returns no NaN, so only :meth:`match`'s mask
             tells estimates from fills).
         fill_mode: ``"surface"`` (default): holes whose ends along a row or column lie
-            within 2 px are interpolated, the others take the background, and the filled
-            pixels are then plane-refined like valid ones
-            (:func:`stereo.postprocess.fill.fill_surface`); ``"background"``: the
+            within 2 px are interpolated, the others take the background of the shorter
+            run (:func:`stereo.postprocess.fill.fill_surface`); then an intensity-guided
+            weighted median (:mod:`stereo.postprocess.guided_median`) over the filled
+            pixels (3 x 3 samples, 4 px apart) and over the estimates next to a
+            disparity jump > 2 px (5 x 5 samples, 2 px apart; an estimate moves only when
+            the median is more than 1 px away: edge fattening); ``"background"``: the
             Middlebury SDK rule (smaller scanline neighbour), nothing else.
         threads: Numba threads for this matcher (None = Numba's current setting). The
             output does not depend on it.
