@@ -90,11 +90,14 @@ def guided_median_selected_rows(disp, selected, guide, offsets, weights, min_cha
     """:func:`guided_median_selected`, same arguments and the same output bit for bit,
     laid out for many selected pixels per row.
 
-    The selected pixels of a row are gathered into sample-major arrays first, so every
-    count is one flat loop over those pixels, which LLVM vectorises: 1.4x faster than the
-    per-pixel kernel on SGBM's hole pixels (15-40 % of a map, 9 samples), 2x slower on a
-    sparse selection (5 %, 25 samples: short loops). Unusable samples (outside, NaN,
-    weight 0) get weight 0 and value +inf: they add nothing and are never chosen.
+    The selected pixels of a row are gathered into sample-major arrays, sorted all at
+    once by an odd-even transposition network (each compare-exchange is one flat loop
+    over the pixels, which LLVM vectorises; n rounds sort n samples), and the first
+    sample whose cumulative weight reaches half the total is taken: 1.7x faster than the
+    per-pixel kernel on SGBM's hole pixels (15-40 % of a map, 9 samples), slightly slower
+    on a sparse selection (5 %, 25 samples: short loops). Unusable samples (outside, NaN,
+    weight 0) get weight 0 and value +inf: they sort last and are never chosen. Ties
+    between equal values may be ordered either way: the chosen value is the same.
     """
     h, w = disp.shape
     n = offsets.shape[0]
@@ -141,17 +144,34 @@ def guided_median_selected_rows(disp, selected, guide, offsets, weights, min_cha
                     need[j] += ws[j]
             for j in range(m):
                 need[j] = (need[j] + 1) // 2
-            for c in range(n):
-                vc = vals[c]
-                for j in range(m):
-                    below[j] = 0
-                for s in range(n):
-                    vs = vals[s]
-                    ws = wts[s]
+            # odd-even transposition sort of the n samples of every pixel at once
+            # (compare-exchanges of whole sample rows: vectorised; n rounds sort n values)
+            for r in range(n):
+                for s in range(r & 1, n - 1, 2):
+                    va = vals[s]
+                    vb = vals[s + 1]
+                    wa = wts[s]
+                    wb = wts[s + 1]
                     for j in range(m):
-                        below[j] += ws[j] * np.int32(vs[j] <= vc[j])
+                        a = va[j]
+                        bv = vb[j]
+                        swap = bv < a
+                        ia = wa[j]
+                        ib = wb[j]
+                        va[j] = bv if swap else a
+                        vb[j] = a if swap else bv
+                        wa[j] = ib if swap else ia
+                        wb[j] = ia if swap else ib
+            # the first sorted sample whose cumulative weight reaches half the total
+            for j in range(m):
+                below[j] = 0
+            for s in range(n):
+                vs = vals[s]
+                ws = wts[s]
                 for j in range(m):
-                    best[j] = min(best[j], vc[j]) if below[j] >= need[j] else best[j]
+                    below[j] += ws[j]
+                    hit = (below[j] >= need[j]) & (best[j] == inf)
+                    best[j] = vs[j] if hit else best[j]
             for j in range(m):
                 x = xs[j]
                 v0 = disp[y, x]
