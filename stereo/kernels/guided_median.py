@@ -181,16 +181,17 @@ def guided_median_selected_rows(disp, selected, guide, offsets, weights, min_cha
                     out[y, x] = bj
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def jump_band(disp, jump, out):
     """``out`` (bool, like ``disp``): finite pixels within one pixel (3 x 3) of a disparity
     jump, i.e. of a pixel that differs from a 4-neighbour by more than ``jump`` px (NaN
     neighbours are no jump)."""
     h, w = disp.shape
     # touch[y, x]: pixel (y, x) has a jump to a 4-neighbour; then a 3-wide OR along the
-    # row (hor) and across rows (out). Branch-free row loops (vectorised).
+    # row (hor) and across rows (out). Branch-free row loops (vectorised); serial: about
+    # 0.3 ms per 718x496 map, less than three thread barriers cost on a busy machine.
     touch = np.zeros((h, w), np.uint8)
-    for y in prange(h):
+    for y in range(h):
         for x in range(w - 1):
             j = np.uint8(abs(disp[y, x] - disp[y, x + 1]) > jump)
             touch[y, x] |= j
@@ -202,10 +203,10 @@ def jump_band(disp, jump, out):
             for x in range(w):
                 touch[y, x] |= np.uint8(abs(disp[y, x] - disp[y - 1, x]) > jump)
     hor = np.zeros((h, w), np.uint8)
-    for y in prange(h):
+    for y in range(h):
         for x in range(w):
             hor[y, x] = touch[y, max(x - 1, 0)] | touch[y, x] | touch[y, min(x + 1, w - 1)]
-    for y in prange(h):
+    for y in range(h):
         ya = max(y - 1, 0)
         yb = min(y + 1, h - 1)
         for x in range(w):
