@@ -103,10 +103,10 @@ FILL_MODES = ("surface", "background")
 _SAME_SURFACE_PX = 2.0
 # guided median over the filled pixels: radius, step (px; 3 x 3 samples over 9 x 9 px),
 # intensity scale (grey levels; a usual bilateral-weight scale for 8-bit images)
-_FILL_MEDIAN = (4, 4, 10.0)
-# the same at disparity jumps over estimates (5 x 5 samples over 9 x 9 px; 5 % of the
-# pixels), replacing a value only when the median is more than 1 px away
-_EDGE_MEDIAN = (4, 2, 10.0, 1.0)
+_FILL_MEDIAN = {"radius": 4, "step": 4, "scale": 10.0}
+# the same at disparity jumps over estimates (13 samples: a checkerboard over 9 x 9 px; 5 %
+# of the pixels), replacing a value only when the median is more than 1 px away
+_EDGE_MEDIAN = {"radius": 4, "step": 2, "scale": 10.0, "min_change": 1.0, "checker": True}
 _MAX_COST = {"census": 63, "sad": 255, "bt": 255}
 # Penalty defaults per cost, in that cost's units (census: bits, sad/bt: grey levels).
 _DEFAULT_P = {"census": (10, 120), "sad": (12, 140), "bt": (12, 140)}
@@ -186,7 +186,7 @@ class SGBM:
             run (:func:`stereo.postprocess.fill.fill_surface`); then an intensity-guided
             weighted median (:mod:`stereo.postprocess.guided_median`) over the filled
             pixels (3 x 3 samples, 4 px apart) and over the estimates next to a
-            disparity jump > 2 px (5 x 5 samples, 2 px apart; an estimate moves only when
+            disparity jump > 2 px (13 samples: a 5 x 5 checkerboard 2 px apart; an estimate moves only when
             the median is more than 1 px away: edge fattening); ``"background"``: the
             Middlebury SDK rule (smaller scanline neighbour), nothing else.
         threads: Numba threads for this matcher (None = Numba's current setting). The
@@ -378,13 +378,13 @@ class SGBM:
             # the fill knows only the ends of each hole: the pixels of a hole that look like
             # a neighbouring surface take its disparity (weighted median, edges kept)
             holes = np.isnan(disp) & ~np.isnan(out)
-            out = guided_median(out, holes, guide, *_FILL_MEDIAN)
+            out = guided_median(out, holes, guide, **_FILL_MEDIAN)
             # edge fattening (the census window straddles depth edges): next to a disparity
             # jump, estimates that the intensity-weighted neighbourhood puts on the other
             # surface (more than 1 px away: gross errors, not sub-pixel noise) move to it
             band = jump_band(out, _SAME_SURFACE_PX)
             band &= ~holes
-            out = guided_median(out, band, guide, *_EDGE_MEDIAN)
+            out = guided_median(out, band, guide, **_EDGE_MEDIAN)
             np.clip(out, self.min_disparity, self.min_disparity + self.num_disparities - 1, out=out)
         mask[...] = new_mask
         return out

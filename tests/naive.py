@@ -365,7 +365,7 @@ def naive_fill_surface(disp, mask, same_surface, filled_flag=64):
 
 # ---- guided weighted median (stereo.kernels.guided_median; s14-precision) ---------------
 
-def naive_guided_median(disp, selected, guide, radius, step, scale, min_change=0.0):
+def naive_guided_median(disp, selected, guide, radius, step, scale, min_change=0.0, checker=False):
     """stereo.postprocess.guided_median.guided_median: at each selected pixel, the weighted
     median (smallest value whose weight of samples <= it reaches half the total, integer
     weights round(2**16 exp(-|dI| / scale)), weight-0 samples left out) of the finite
@@ -380,6 +380,8 @@ def naive_guided_median(disp, selected, guide, radius, step, scale, min_change=0
         vals, wts = [], []
         for dy in taps:
             for dx in taps:
+                if checker and ((dy + dx) // step) % 2:
+                    continue
                 yy, xx = y + dy, x + dx
                 if 0 <= yy < h and 0 <= xx < w and np.isfinite(disp[yy, xx]):
                     wq = table[abs(guide[yy, xx] - guide[y, x])]

@@ -45,6 +45,9 @@ def test_kernel_matches_numpy_twin_exactly(seed, radius, step, scale, change):
             o = np.empty_like(d)
             kernel(d, sel_k, g, offsets, weights, np.float32(change), o)
             np.testing.assert_array_equal(o, naive_guided_median(d, sel_k, g, radius, step, scale, change))
+    if step > 1:
+        np.testing.assert_array_equal(guided_median(d, sel, g, radius, step, scale, change, checker=True),
+                                      naive_guided_median(d, sel, g, radius, step, scale, change, checker=True))
     if change > 0:   # values moved by at most `change` are kept
         moved = sel & np.isfinite(d) & (out != d)
         assert moved.any() and (np.abs(out - d)[moved] > change).all()
