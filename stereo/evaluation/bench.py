@@ -2,23 +2,23 @@
 
 Methods (registry :data:`METHODS`, names as on the command line):
 
-==============  ===============================================================================
-``ours-bm``     :class:`stereo.block_matcher.BlockMatcher`, block 9 (its defaults otherwise)
-``ours-sgbm``   :class:`stereo.sgbm.SGBM` with its defaults (census 9x7, 8 paths) and
-                ``fill=True``: its own dense output is scored (a dense submission)
-``ours-sgbm-sparse`` the same matcher without ``fill``: its NaN map, scored with the SDK fill
-``opencv-bm``   ``cv2.StereoBM`` on grey images, same settings as ours-bm: block 9,
-                preFilterCap 31, textureThreshold 10, uniquenessRatio 15, speckle 100/2 px,
-                disp12MaxDiff 1
-``opencv-sgbm`` ``cv2.StereoSGBM`` MODE_SGBM on BGR images (cn = 3): blockSize 5,
-                P1 = 8*cn*25, P2 = 32*cn*25, uniquenessRatio 10, speckle 100/2 px,
-                disp12MaxDiff 1, preFilterCap 63
-``opencv-hh``   same, MODE_HH (full 8-path SGM)
-``opencv-3way`` same, MODE_SGBM_3WAY
-``pandora``     CNES Pandora (optional: ``pip install 'pandora[sgm]'``), see
-                :mod:`stereo.pandora_peer`: census 5x5, SGM with the libsgm plugin's
-                default penalties, WTA, vfit, median 3x3, cross-checking; grey input
-==============  ===============================================================================
+====================  ===============================================================================
+``ours-bm``           :class:`stereo.block_matcher.BlockMatcher`, block 9 (its defaults otherwise)
+``ours-sgbm``         :class:`stereo.sgbm.SGBM` with its defaults (census 9x7, 8 paths) and
+                      ``fill=True``: its own dense output is scored (a dense submission)
+``ours-sgbm-sparse``  the same matcher without ``fill``: its NaN map, scored with the SDK fill
+``opencv-bm``         ``cv2.StereoBM`` on grey images, same settings as ours-bm: block 9,
+                      preFilterCap 31, textureThreshold 10, uniquenessRatio 15, speckle 100/2 px,
+                      disp12MaxDiff 1
+``opencv-sgbm``       ``cv2.StereoSGBM`` MODE_SGBM on BGR images (cn = 3): blockSize 5,
+                      P1 = 8*cn*25, P2 = 32*cn*25, uniquenessRatio 10, speckle 100/2 px,
+                      disp12MaxDiff 1, preFilterCap 63
+``opencv-hh``         same, MODE_HH (full 8-path SGM)
+``opencv-3way``       same, MODE_SGBM_3WAY
+``pandora``           CNES Pandora (optional: ``pip install 'pandora[sgm]'``), see
+                      :mod:`stereo.pandora_peer`: census 5x5, SGM with the libsgm plugin's
+                      default penalties, WTA, vfit, median 3x3, cross-checking; grey input
+====================  ===============================================================================
 
 Protocol, per method and scene:
 
