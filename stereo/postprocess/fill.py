@@ -16,8 +16,8 @@ speckle 2.3 % of the non-occluded pixels of the MiddEval3 training scenes, flags
 overlapping), which the background rule pushes to the farther side. Measured on the 10
 MiddEval3-Q training scenes (dense, non-occluded, quarter-res px): bad0.5 / bad1 / bad2 /
 avgerr of the filled output 18.30 / 11.08 / 7.57 / 0.981 with the background rule, 18.00
-/ 10.83 / 7.45 / 0.969 with this one taking the row's background, 17.83 / 10.67 / 7.37 /
-0.893 with the shorter run's; SGBM then applies a guided median
+/ 10.83 / 7.45 / 0.969 with this one taking the row's background, 18.03 / 10.80 / 7.39 /
+0.895 with the shorter run's; SGBM then applies a guided median
 (:mod:`stereo.postprocess.guided_median`): 17.78 / 10.36 / 6.96 / 0.848.
 """
 
