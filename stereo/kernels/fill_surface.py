@@ -29,13 +29,13 @@ def surface_fill_rows(disp, same_surface, out, kind, run_len):
     h, w = disp.shape
     for y in prange(h):
         row = disp[y]
+        # valid pixels first, as whole-row copies (vectorised); the runs overwrite theirs
+        out[y, :] = row
+        kind[y, :] = KIND_NONE
+        run_len[y, :] = 0
         x = 0
         while x < w:
-            v = row[x]
-            if not np.isnan(v):
-                out[y, x] = v
-                kind[y, x] = KIND_NONE
-                run_len[y, x] = 0
+            if not np.isnan(row[x]):
                 x += 1
                 continue
             s = x
