@@ -105,6 +105,7 @@ def guided_median_selected_rows(disp, selected, guide, offsets, weights, min_cha
     rows_per_block = 8
     for b in prange((h + rows_per_block - 1) // rows_per_block):
         xs = np.empty(w, np.int64)
+        g0 = np.empty(w, np.int32)
         vals = np.empty((n, w), np.float32)
         wts = np.empty((n, w), np.int32)
         below = np.empty(w, np.int32)
@@ -118,6 +119,8 @@ def guided_median_selected_rows(disp, selected, guide, offsets, weights, min_cha
                 m += np.int64(selected[y, x])
             if m == 0:
                 continue
+            for j in range(m):
+                g0[j] = guide[y, xs[j]]
             for s in range(n):
                 dy = offsets[s, 0]
                 dx = offsets[s, 1]
@@ -131,7 +134,7 @@ def guided_median_selected_rows(disp, selected, guide, offsets, weights, min_cha
                     xx = x + dx
                     xc = min(max(xx, 0), w - 1)
                     v = disp[yc, xc]
-                    wq = weights[abs(np.int32(guide[yc, xc]) - np.int32(guide[y, x]))]
+                    wq = weights[abs(np.int32(guide[yc, xc]) - g0[j])]
                     ok = row_ok & (xx >= 0) & (xx < w) & (v == v) & (wq > 0)
                     vs[j] = v if ok else inf
                     ws[j] = wq if ok else np.int32(0)
