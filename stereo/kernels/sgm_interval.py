@@ -70,58 +70,59 @@ _DIRS = {4: (1, 1), 5: (3, 0), 8: (3, 3)}
 
 
 # ------------------------------------------------------------------------ census cost
-@njit(cache=True, inline="always")
-def _cost_pixel(x, w, cl, rev, gl, grev, lo, m, gw, cap, grad_weight, invalid_cost, o, tmp):
-    # census_cost_row's body for one pixel with its own interval: o[k] = cost at d = lo + k
-    # (k < m), invalid_cost where x - d leaves the right image, 255 on padding cells
-    a = o.shape[0]
-    base = x - lo
-    j_lo = min(max(0, base - (w - 1)), m)
-    j_hi = max(min(m - 1, base), j_lo - 1)
-    for j in range(0, j_lo):
-        o[j] = invalid_cost
-    for j in range(j_hi + 1, m):
-        o[j] = invalid_cost
-    for j in range(m, a):
-        o[j] = 255
-    n = j_hi - j_lo + 1
-    if n <= 0:
-        return
-    k0 = w - 1 - base + j_lo
-    nc = (n + CHUNK - 1) // CHUNK * CHUNK
-    rv = rev[k0:k0 + nc]
-    if grad_weight > 0:
-        gv = grev[k0:k0 + nc]
-        for k in range(nc):
-            g = min(abs(gl - np.int32(gv[k])), cap)
-            c = np.int32(popcount64(cl ^ rv[k])) + ((gw * g) >> 4)
-            tmp[k] = min(c, 255)
-    else:
-        for k in range(nc):
-            tmp[k] = np.int32(popcount64(cl ^ rv[k]))
-    ov = o[j_lo:j_hi + 1]
-    for k in range(n):
-        ov[k] = tmp[k]
-
-
 @njit(cache=True)
 def census_cost_row_ragged(y, code_l, code_r, grad_l, grad_r, lo, cnt, off, grad_weight, grad_cap,
                            invalid_cost, rev, grev, tmp, out):
-    """Census costs of row ``y`` into the ragged row ``out`` (pixel x at ``off[x]:off[x+1]``),
-    the same values as :func:`stereo.kernels.census.census_cost_volume` on each pixel's
-    interval. ``rev``/``grev``: scratch of length >= W + CHUNK; ``tmp``: >= A + CHUNK."""
+    """Census costs of row ``y`` into the ragged row ``out`` (pixel x at ``off[x]:off[x+1]``,
+    ``out[off[x] + k]`` the cost at ``d = lo[x] + k``): the values of
+    :func:`stereo.kernels.census.census_cost_volume` on each pixel's interval (same loop as
+    :func:`stereo.kernels.census.census_cost_row`, with a per-pixel start), 255 on padding
+    cells. ``rev``/``grev``: scratch of length >= W + CHUNK; ``tmp``: >= A + CHUNK."""
     w = code_l.shape[1]
     for x in range(w):
         rev[x] = code_r[y, w - 1 - x]
     if grad_weight > 0:
         for x in range(w):
             grev[x] = grad_r[y, w - 1 - x]
+    code_l_row = code_l[y]
+    gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
     cap = np.int32(grad_cap)
     gw = np.int32(grad_weight)
+    # the body of census_cost_row, kept in one loop (a per-pixel helper function ran 3x
+    # slower, measured)
     for x in range(w):
-        gl = np.int32(grad_l[y, x]) if grad_weight > 0 else np.int32(0)
-        _cost_pixel(x, w, code_l[y, x], rev, gl, grev, lo[x], cnt[x], gw, cap, grad_weight,
-                    invalid_cost, out[off[x]:off[x + 1]], tmp)
+        o = out[off[x]:off[x + 1]]
+        nd_alloc = o.shape[0]
+        nd = cnt[x]
+        base = x - lo[x]
+        j_lo = min(max(0, base - (w - 1)), nd)
+        j_hi = max(min(nd - 1, base), j_lo - 1)
+        for j in range(0, j_lo):
+            o[j] = invalid_cost
+        for j in range(j_hi + 1, nd):
+            o[j] = invalid_cost
+        for j in range(nd, nd_alloc):
+            o[j] = 255
+        n = j_hi - j_lo + 1
+        if n <= 0:
+            continue
+        k0 = w - 1 - base + j_lo
+        nc = (n + CHUNK - 1) // CHUNK * CHUNK
+        rv = rev[k0:k0 + nc]
+        cl = code_l_row[x]
+        if grad_weight > 0:
+            gl = np.int32(gl_row[x])
+            gv = grev[k0:k0 + nc]
+            for k in range(nc):
+                g = min(abs(gl - np.int32(gv[k])), cap)
+                c = np.int32(popcount64(cl ^ rv[k])) + ((gw * g) >> 4)
+                tmp[k] = min(c, 255)
+        else:
+            for k in range(nc):
+                tmp[k] = np.int32(popcount64(cl ^ rv[k]))
+        ov = o[j_lo:j_hi + 1]
+        for k in range(n):
+            ov[k] = tmp[k]
 
 
 # ------------------------------------------------------------------------ path steps
@@ -232,17 +233,15 @@ def _seal(buf, m, a, ext):
 
 
 @njit(cache=True, inline="always")
-def _src(buf, s, a, ext, tmp):
-    # q's buffer as seen from p: entry i is q's entry i + s (s = lo_p - lo_q), BIG outside
-    if s == 0:
-        return buf
+def _shift_into(buf, s, a, ext, tmp):
+    # q's buffer as seen from p (s = lo_p - lo_q != 0): tmp[i] = buf[i + s], BIG outside
+    # q's written extent
     for i in range(a + 2):
         tmp[i] = BIG
     i0 = max(0, 1 - s)
     i1 = min(a + 2, ext - s)
     for i in range(i0, i1):
         tmp[i] = buf[i + s]
-    return tmp
 
 
 @njit(cache=True, inline="always")
@@ -253,14 +252,47 @@ def _reset(buf):
     buf[buf.shape[0] - 1] = BIG
 
 
+# The row functions follow sgm_sweep's rules for speed: one function per path set, no
+# array variable chosen by a branch (a shifted predecessor is copied into a spare slot of
+# the same buffer array and picked by index), part sums selected by a 0/1 multiplier.
+# Buffers: hb (3, A + 2): slots 0/1 by step parity, 2 the shifted copy; rb (3, 3, W + 2,
+# A + 2): path (vertical, diagonal a from x - dx, diagonal b from x + dx), row parity 0/1
+# (slot 2, column 0: the shifted copy), pixel x at column x + 1 (columns 0 and W + 1 stay
+# reset: a path entering the image starts there); rm their minima; hext/rext the buffers'
+# extents (_seal). yp < 0: no row before (paths from it start here).
+
+
 @njit(cache=True)
-def _row(y, yp, fwd, dirs, cost_row, part_row, use_part, out_row, off, lo, cnt, lop, g, gp, p1,
-         p2lut, hb, hext, rb, rext, rm, tmp, zero):
-    # One row of a sweep: pixels left to right (fwd) or right to left; the horizontal path
-    # comes from x - dx, the vertical from (x, yp), diagonal a from (x - dx, yp), b from
-    # (x + dx, yp) (yp < 0: no row before, every path from above starts here). Row buffers
-    # rb (3, 2, W + 2, A + 2) by row parity, pixel x at column x + 1 (columns 0 and W + 1
-    # stay reset); rm their minima; hext/rext the buffers' extents (see _seal).
+def _row1(fwd, cost_row, part, pmul, out_row, off, lo, cnt, g, p1, p2lut, hb, hext):
+    w = g.shape[0]
+    amax2 = hb.shape[1]
+    dx = 1 if fwd else -1
+    _reset(hb[1])
+    hext[1] = amax2 - 1
+    hmin = np.int16(0)
+    lq = np.int64(lo[0 if fwd else w - 1])
+    for i in range(w):
+        x = i if fwd else w - 1 - i
+        o = off[x]
+        a = off[x + 1] - o
+        m = np.int64(cnt[x])
+        lp = np.int64(lo[x])
+        hc = i & 1
+        xqc = min(max(x - dx, 0), w - 1)
+        p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[xqc]))]
+        hsrc = hc ^ 1
+        if lp != lq:
+            _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
+            hsrc = 2
+        hmin = _step1(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], p1, p2h, part[o * pmul:o * pmul + a],
+                      out_row[o:o + a], m)
+        hext[hc] = _seal(hb[hc], m, a, hext[hc])
+        lq = lp
+
+
+@njit(cache=True)
+def _row2(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext,
+          rb, rext, rm):
     w = g.shape[0]
     amax2 = hb.shape[1]
     cur = y & 1
@@ -270,16 +302,54 @@ def _row(y, yp, fwd, dirs, cost_row, part_row, use_part, out_row, off, lo, cnt, 
     _reset(hb[1])
     hext[1] = amax2 - 1
     hmin = np.int16(0)
-    lq = np.int64(0)
+    lq = np.int64(lo[0 if fwd else w - 1])
     for i in range(w):
         x = i if fwd else w - 1 - i
         o = off[x]
         a = off[x + 1] - o
         m = np.int64(cnt[x])
         lp = np.int64(lo[x])
-        c = cost_row[o:o + a]
-        ot = out_row[o:o + a]
-        pt = part_row[o:o + a] if use_part else zero[:a]
+        hc = i & 1
+        xqc = min(max(x - dx, 0), w - 1)
+        gx = np.int32(g[x])
+        p2h = p2lut[abs(gx - np.int32(g[xqc]))]
+        p2v = p2lut[abs(gx - np.int32(gp[x]))]
+        hsrc = hc ^ 1
+        if lp != lq:
+            _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
+            hsrc = 2
+        vp, vc = prv, x + 1
+        if has_prev and lp != lop[x]:
+            _shift_into(rb[0, prv, x + 1], lp - lop[x], a, rext[0, prv, x + 1], rb[0, 2, 0])
+            vp, vc = 2, 0
+        hmin, m1 = _step2(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], rb[0, vp, vc],
+                          rm[0, prv, x + 1], rb[0, cur, x + 1], p1, p2h, p2v,
+                          part[o * pmul:o * pmul + a], out_row[o:o + a], m)
+        rm[0, cur, x + 1] = m1
+        rext[0, cur, x + 1] = _seal(rb[0, cur, x + 1], m, a, rext[0, cur, x + 1])
+        hext[hc] = _seal(hb[hc], m, a, hext[hc])
+        lq = lp
+
+
+@njit(cache=True)
+def _row4(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext,
+          rb, rext, rm):
+    w = g.shape[0]
+    amax2 = hb.shape[1]
+    cur = y & 1
+    prv = cur ^ 1
+    dx = 1 if fwd else -1
+    has_prev = yp >= 0
+    _reset(hb[1])
+    hext[1] = amax2 - 1
+    hmin = np.int16(0)
+    lq = np.int64(lo[0 if fwd else w - 1])
+    for i in range(w):
+        x = i if fwd else w - 1 - i
+        o = off[x]
+        a = off[x + 1] - o
+        m = np.int64(cnt[x])
+        lp = np.int64(lo[x])
         hc = i & 1
         xq = x - dx
         xb = x + dx
@@ -287,49 +357,69 @@ def _row(y, yp, fwd, dirs, cost_row, part_row, use_part, out_row, off, lo, cnt, 
         xbc = min(max(xb, 0), w - 1)
         gx = np.int32(g[x])
         p2h = p2lut[abs(gx - np.int32(g[xqc]))]
-        sh = lp - lq if i > 0 else np.int64(0)
-        hs = _src(hb[hc ^ 1], sh, a, hext[hc ^ 1], tmp[0])
-        if dirs == 0:
-            hmin = _step1(c, hs, hmin, hb[hc], p1, p2h, pt, ot, m)
-        else:
-            sv = lp - np.int64(lop[x]) if has_prev else np.int64(0)
-            vs = _src(rb[0, prv, x + 1], sv, a, rext[0, prv, x + 1], tmp[1])
-            p2v = p2lut[abs(gx - np.int32(gp[x]))]
-            if dirs == 1:
-                hmin, m1 = _step2(c, hs, hmin, hb[hc], vs, rm[0, prv, x + 1], rb[0, cur, x + 1],
-                                  p1, p2h, p2v, pt, ot, m)
-            else:
-                sa = lp - np.int64(lop[xq]) if (has_prev and 0 <= xq < w) else np.int64(0)
-                sb = lp - np.int64(lop[xb]) if (has_prev and 0 <= xb < w) else np.int64(0)
-                as_ = _src(rb[1, prv, xq + 1], sa, a, rext[1, prv, xq + 1], tmp[2])
-                bs = _src(rb[2, prv, xb + 1], sb, a, rext[2, prv, xb + 1], tmp[3])
-                p2a = p2lut[abs(gx - np.int32(gp[xqc]))]
-                p2b = p2lut[abs(gx - np.int32(gp[xbc]))]
-                hmin, m1, m2, m3 = _step4(c, hs, hmin, hb[hc], vs, rm[0, prv, x + 1],
-                                          rb[0, cur, x + 1], as_, rm[1, prv, xq + 1],
-                                          rb[1, cur, x + 1], bs, rm[2, prv, xb + 1],
-                                          rb[2, cur, x + 1], p1, p2h, p2v, p2a, p2b, pt, ot, m)
-                rm[1, cur, x + 1] = m2
-                rm[2, cur, x + 1] = m3
-                rext[1, cur, x + 1] = _seal(rb[1, cur, x + 1], m, a, rext[1, cur, x + 1])
-                rext[2, cur, x + 1] = _seal(rb[2, cur, x + 1], m, a, rext[2, cur, x + 1])
-            rm[0, cur, x + 1] = m1
-            rext[0, cur, x + 1] = _seal(rb[0, cur, x + 1], m, a, rext[0, cur, x + 1])
+        p2v = p2lut[abs(gx - np.int32(gp[x]))]
+        p2a = p2lut[abs(gx - np.int32(gp[xqc]))]
+        p2b = p2lut[abs(gx - np.int32(gp[xbc]))]
+        hsrc = hc ^ 1
+        if lp != lq:
+            _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
+            hsrc = 2
+        vp, vc = prv, x + 1
+        ap, ac = prv, xq + 1
+        bp, bc = prv, xb + 1
+        if has_prev:
+            if lp != lop[x]:
+                _shift_into(rb[0, prv, x + 1], lp - lop[x], a, rext[0, prv, x + 1], rb[0, 2, 0])
+                vp, vc = 2, 0
+            if 0 <= xq < w and lp != lop[xq]:
+                _shift_into(rb[1, prv, xq + 1], lp - lop[xq], a, rext[1, prv, xq + 1], rb[1, 2, 0])
+                ap, ac = 2, 0
+            if 0 <= xb < w and lp != lop[xb]:
+                _shift_into(rb[2, prv, xb + 1], lp - lop[xb], a, rext[2, prv, xb + 1], rb[2, 2, 0])
+                bp, bc = 2, 0
+        hmin, m1, m2, m3 = _step4(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], rb[0, vp, vc],
+                                  rm[0, prv, x + 1], rb[0, cur, x + 1], rb[1, ap, ac],
+                                  rm[1, prv, xq + 1], rb[1, cur, x + 1], rb[2, bp, bc],
+                                  rm[2, prv, xb + 1], rb[2, cur, x + 1], p1, p2h, p2v, p2a, p2b,
+                                  part[o * pmul:o * pmul + a], out_row[o:o + a], m)
+        rm[0, cur, x + 1] = m1
+        rm[1, cur, x + 1] = m2
+        rm[2, cur, x + 1] = m3
+        rext[0, cur, x + 1] = _seal(rb[0, cur, x + 1], m, a, rext[0, cur, x + 1])
+        rext[1, cur, x + 1] = _seal(rb[1, cur, x + 1], m, a, rext[1, cur, x + 1])
+        rext[2, cur, x + 1] = _seal(rb[2, cur, x + 1], m, a, rext[2, cur, x + 1])
         hext[hc] = _seal(hb[hc], m, a, hext[hc])
         lq = lp
+
+
+@njit(cache=True)
+def _row(y, yp, fwd, dirs, cost_row, part_row, use_part, out_row, off, lo, cnt, lop, g, gp, p1,
+         p2lut, hb, hext, rb, rext, rm, zero):
+    part = part_row if use_part else zero
+    pmul = 1 if use_part else 0
+    if dirs == 0:
+        _row1(fwd, cost_row, part, pmul, out_row, off, lo, cnt, g, p1, p2lut, hb, hext)
+    elif dirs == 1:
+        _row2(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+              hext, rb, rext, rm)
+    else:
+        _row4(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+              hext, rb, rext, rm)
 
 
 # ------------------------------------------------------------------------ selection
 @njit(cache=True)
 def _mark_outside(row, lo, cnt, off, w):
-    # cells whose match x - d leaves the right image get the sentinel
+    # cells whose match x - d leaves the right image get the sentinel: k > x - lo (x_r < 0)
+    # or k < x - lo - (w - 1) (x_r >= w)
     for x in range(w):
         o = off[x]
-        l = np.int64(lo[x])
-        for j in range(np.int64(cnt[x])):
-            xr = x - l - j
-            if xr < 0 or xr >= w:
-                row[o + j] = 65535
+        m = np.int64(cnt[x])
+        base = x - np.int64(lo[x])
+        for j in range(max(0, base + 1), m):
+            row[o + j] = 65535
+        for j in range(0, min(m, base - (w - 1))):
+            row[o + j] = 65535
 
 
 @njit(cache=True)
@@ -409,7 +499,7 @@ def select_row_ragged(costs, lo, cnt, off, min_disparity, ratio, subpixel, lr_ma
 @njit(cache=True)
 def _sweep(t, rows_from, rows_to, final, dirs, recompute, volume, rowstart, off, lo, cnt,
            code_l, code_r, grad_l, grad_r, guide, p1, p2lut, min_disparity, grad_weight, grad_cap,
-           invalid_cost, rev, grev, ctmp, crow, hb, hext, rb, rext, rm, tmp, zero, fin, rkey, total,
+           invalid_cost, rev, grev, ctmp, crow, hb, hext, rb, rext, rm, zero, fin, rkey, total,
            ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist, sel_lo, sel_hi):
     h = guide.shape[0]
     w = guide.shape[1]
@@ -436,7 +526,7 @@ def _sweep(t, rows_from, rows_to, final, dirs, recompute, volume, rowstart, off,
         out = fin[t, :n] if final else total[r0:r1]
         _row(y, yp if has else -1, t == 0, dirs, cost_row, total[r0:r1], final, out, off[y],
              lo[y], cnt[y], lo[ypp], guide[y], guide[ypp], p1, p2lut, hb[t], hext[t], rb[t],
-             rext[t], rm[t], tmp[t], zero)
+             rext[t], rm[t], zero)
         if final and sel_lo <= y < sel_hi:
             _mark_outside(out, lo[y], cnt[y], off[y], w)
             select_row_ragged(out, lo[y], cnt[y], off[y], min_disparity, ratio, subpixel,
@@ -466,14 +556,13 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
     grev = np.zeros((2, w + CHUNK), np.int16)
     ctmp = np.empty((2, amax + CHUNK), np.uint8)
     crow = np.empty((2, maxrow if recompute else 1), np.uint8)
-    hb = np.full((2, 2, amax + 2), BIG, np.int16)
-    hext = np.full((2, 2), amax + 1, np.int64)
-    rb = np.zeros((2, 3, 2, w + 2, amax + 2), np.int16)
+    hb = np.full((2, 3, amax + 2), BIG, np.int16)
+    hext = np.full((2, 3), amax + 1, np.int64)
+    rb = np.zeros((2, 3, 3, w + 2, amax + 2), np.int16)
     rb[:, :, :, :, 0] = BIG
     rb[:, :, :, :, amax + 1] = BIG
-    rext = np.full((2, 3, 2, w + 2), amax + 1, np.int64)
+    rext = np.full((2, 3, 3, w + 2), amax + 1, np.int64)
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
-    tmp = np.empty((2, 4, amax + 2), np.int16)
     zero = np.zeros(amax, np.uint16)
     fin = np.empty((2, maxrow), np.uint16)
     rkey = np.empty((2, w), np.uint32)
@@ -488,7 +577,7 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
                 a, b = (h - 1, mid - 1) if not final else (mid - 1, min(mid, core_lo) - 1)
             _sweep(np.int64(t), a, b, final, dirs, recompute, volume, rowstart, off, lo, cnt,
                    code_l, code_r, grad_l, grad_r, guide, p1, p2lut, min_disparity, grad_weight,
-                   grad_cap, invalid_cost, rev, grev, ctmp, crow, hb, hext, rb, rext, rm, tmp, zero,
+                   grad_cap, invalid_cost, rev, grev, ctmp, crow, hb, hext, rb, rext, rm, zero,
                    fin, rkey, total, ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist,
                    core_lo, core_hi)
 
