@@ -84,6 +84,7 @@ from .errors import InputError, ParameterError
 from .kernels.census import census_cost_volume, census_transform
 from .kernels.pixel_costs import window_cost_volume
 from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
+from .kernels.sgm_interval import ALIGN as _ALIGN, interval_select_census
 from .kernels.sgm_sweep import SWEEP_PATHS, release_workspaces, sweep_select_census, sweep_select_volume
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background, fill_surface
@@ -118,8 +119,28 @@ C2F_VOLUME_MB = 224
 volumes: with narrowed intervals, cutting stripes costs little (the grouping weighs overlap
 against interval width), and it keeps a full-resolution pair (2872x1984, D = 288) under
 512 MiB peak RSS (measured 500 MiB, about 210 MiB of which is the Python/Numba runtime)."""
+_C2F_PIXEL_BYTES = 16 + 4 + 12 + 17
+# per pixel of a per-pixel-interval stripe besides its cells: census codes, gradients,
+# lo/cnt/offsets, selection outputs
 C2F_AUTO_CELLS = 256_000_000
 """``coarse_to_fine="auto"`` is on from this many cells (W x H x num_disparities) on."""
+C2F_PIXEL_FACTOR = 4
+"""Per-pixel intervals: the coarse level is matched at 1/C2F_PIXEL_FACTOR of the size."""
+C2F_WINDOW = 5
+"""Per-pixel intervals: side of the coarse neighbourhood (coarse px) whose valid disparities
+bound a pixel's interval."""
+C2F_WIDE_WINDOW = 3
+"""Per-pixel intervals: where the :data:`C2F_WINDOW` neighbourhood is mostly invalid, one this
+many times wider bounds the interval (the full range where that is mostly invalid too)."""
+C2F_MIN_VALID = 0.5
+"""Per-pixel intervals: below this fraction of valid coarse pixels in the neighbourhood, the
+pixel searches the full range."""
+C2F_PIXEL_MARGIN = 3
+"""Per-pixel intervals: coarse pixels added on both sides of the neighbourhood's interval
+(x the factor in full-resolution px)."""
+C2F_LO_STEP = 8
+"""Per-pixel interval starts are multiples of this (px, from min_disparity): neighbours then
+share their interval more often, and a shared interval needs no shifted predecessor copy."""
 
 
 PRESETS = {
@@ -374,6 +395,10 @@ class SGBM:
         """Stripes ``(y0, y1, e0, e1, lo, n, recompute)``: core rows, extended rows, disparity
         interval ``lo .. lo + n - 1``, and whether census cost rows are recomputed per sweep."""
         h, w = gl.shape
+        if self._use_c2f(h, w) and self.cost == "census" and self.paths in SWEEP_PATHS:
+            iv = self._pixel_intervals(gl, gr)
+            if iv is not None:
+                return self._pixel_stripes(h, w, iv)
         if self._use_c2f(h, w):
             bands = self._coarse_intervals(gl, gr)
             if bands is not None:
@@ -432,6 +457,99 @@ class SGBM:
             bands.append((y0, y1, lo, hi))
         return bands
 
+    def _pixel_intervals(self, gl, gr):
+        """Per-pixel disparity intervals from a match at 1/:data:`C2F_PIXEL_FACTOR` (tSGM-like).
+
+        Per coarse pixel: the smallest and largest valid coarse disparity in its
+        :data:`C2F_WINDOW` x :data:`C2F_WINDOW` neighbourhood, scaled to full resolution,
+        widened by :data:`C2F_PIXEL_MARGIN` coarse px on each side, the start rounded down
+        to :data:`C2F_LO_STEP`, the width up to a multiple of 16, moved inside the user's
+        range; the full range where fewer than :data:`C2F_MIN_VALID` of the neighbourhood
+        is valid. The coarse map is cleaned (uniqueness, left-right check, speckles, median),
+        so an extreme is not a single outlier. Returns a :class:`_PixelIntervals` (coarse
+        arrays, expanded per stripe) or None when the image is too small for a coarse level.
+        """
+        f = C2F_PIXEL_FACTOR
+        h, w = gl.shape
+        hc, wc = -(-h // f), -(-w // f)
+        if hc < 16 or wc < 32:
+            return None
+        small = [cv2.resize(img, (wc, hc), interpolation=cv2.INTER_AREA) for img in (gl, gr)]
+        d0, nd = self.min_disparity, self.num_disparities
+        clo = d0 // f
+        chi = -(-(d0 + nd - 1) // f)
+        # sub-pixel refinement off: only the extremes of a neighbourhood are used, widened
+        # by whole coarse pixels
+        coarse = replace(self, min_disparity=clo, num_disparities=max(3, chi - clo + 1),
+                         coarse_to_fine=False, fill=False, refine_offsets=())
+        cd = coarse._match_gray(small[0], small[1], want_confidence=False).disparity
+        release_workspaces()
+        valid = np.isfinite(cd)
+        big = np.float32(1e9)
+        vmin = vmax = ok = None
+        # a small neighbourhood first; where it is mostly invalid (occlusions, weak texture)
+        # one C2F_WIDE_WINDOW times wider; the full range where that is mostly invalid too
+        for side in (C2F_WINDOW, C2F_WINDOW * C2F_WIDE_WINDOW):
+            k = np.ones((side, side), np.uint8)
+            lo_s = cv2.erode(np.where(valid, cd, big).astype(np.float32), k, borderType=cv2.BORDER_REPLICATE)
+            hi_s = cv2.dilate(np.where(valid, cd, -big).astype(np.float32), k, borderType=cv2.BORDER_REPLICATE)
+            ok_s = cv2.blur(valid.astype(np.float32), (side, side), borderType=cv2.BORDER_REPLICATE) >= C2F_MIN_VALID
+            if vmin is None:
+                vmin, vmax, ok = lo_s, hi_s, ok_s
+            else:
+                vmin = np.where(ok, vmin, lo_s)
+                vmax = np.where(ok, vmax, hi_s)
+                ok = ok | ok_s
+        sx = w / wc
+        margin = C2F_PIXEL_MARGIN * sx
+        top = d0 + nd
+        lo = np.where(ok, np.floor(vmin * sx - margin), d0).astype(np.int64)
+        hi = np.where(ok, np.ceil(vmax * sx + margin), top - 1).astype(np.int64)
+        # a match x - d left of the right image is never selectable: search at most one
+        # disparity beyond the largest x of the coarse column (that cell keeps the BORDER rule)
+        xmax = (np.arange(wc) + 1) * w // wc
+        hi = np.minimum(hi, xmax[None, :] + 1)
+        lo = np.clip(lo, d0, top - 1)
+        hi = np.clip(hi, lo, top - 1)
+        lo = d0 + (lo - d0) // C2F_LO_STEP * C2F_LO_STEP
+        width = -(-(hi - lo + 1) // _ALIGN) * _ALIGN
+        # move an interval that sticks out of the top back inside; wider than the range: all
+        lo = np.maximum(d0, np.minimum(lo, top - width))
+        cnt = np.minimum(width, top - lo)
+        return _PixelIntervals(lo.astype(np.int32), cnt.astype(np.int32), h, w)
+
+    def _pixel_stripes(self, h: int, w: int, iv):
+        """Stripes ``(y0, y1, e0, e1, iv, None, recompute)`` for per-pixel intervals.
+
+        A stripe's memory is counted whole: ragged volumes (2 bytes per cell for the sums,
+        +1 for stored census costs) plus :data:`_C2F_PIXEL_BYTES` per pixel (census codes,
+        gradients, intervals and offsets, selection outputs). One stripe with stored costs
+        when that fits ``min(max_volume_mb, C2F_VOLUME_MB)`` MiB, else one with cost rows
+        recomputed per sweep, else stripes (recomputed costs) that each fit, extended by
+        ``stripe_overlap`` rows.
+        """
+        budget = min(self.max_volume_mb, C2F_VOLUME_MB) * (1 << 20)
+        cells = iv.row_cells()
+        per_px = _C2F_PIXEL_BYTES * w
+        if int((3 * cells + per_px).sum()) <= budget:
+            return [(0, h, 0, h, iv, None, False)]
+        rows = 2 * cells + per_px
+        if int(rows.sum()) <= budget:
+            return [(0, h, 0, h, iv, None, True)]
+        ov = self.stripe_overlap
+        cum = np.concatenate([[0], np.cumsum(rows)])
+        out = []
+        y0 = 0
+        while y0 < h:
+            e0 = max(0, y0 - ov)
+            # the largest core whose extended rows fit the budget (at least 16 rows)
+            y1 = min(h, y0 + 16)
+            while y1 < h and cum[min(h, y1 + 1 + ov)] - cum[e0] <= budget:
+                y1 += 1
+            out.append((y0, y1, e0, min(h, y1 + ov), iv, None, True))
+            y0 = y1
+        return out
+
     def _c2f_stripes(self, h: int, w: int, bands):
         """Group consecutive bands into stripes with the fewest aggregated cells.
 
@@ -478,6 +596,13 @@ class SGBM:
         # census) for 4/5/8 paths; 16 paths use the path-family kernels of stereo.kernels.sgm.
         # Per-pixel inputs (census codes, gradients) are made for the stripe only.
         guide = np.ascontiguousarray(guide_l[e0:e1])
+        if isinstance(lo, _PixelIntervals):
+            (cl, cr), (gxl, gxr) = self._census_inputs(gl, gr, guide_l, guide_r, e0, e1)
+            los, cnts = lo.rows(e0, e1)
+            return interval_select_census(cl, cr, gxl, gxr, self.grad_weight, _GRAD_CAP, self._max_cost(),
+                                          guide, self.p1, lut, self.paths, self.min_disparity,
+                                          self.num_disparities, los, cnts, ratio, sub, lr,
+                                          recompute=recompute, core=core)
         if self.paths in SWEEP_PATHS and self.cost == "census":
             (cl, cr), (gxl, gxr) = self._census_inputs(gl, gr, guide_l, guide_r, e0, e1)
             return sweep_select_census(cl, cr, gxl, gxr, self.grad_weight, _GRAD_CAP, self._max_cost(),
@@ -560,3 +685,29 @@ def _to_uint8_pair(gl: np.ndarray, gr: np.ndarray):
     hi = max(int(gl.max()), int(gr.max()))
     shift = max(0, hi.bit_length() - 8)
     return (gl >> shift).astype(np.uint8), (gr >> shift).astype(np.uint8)
+
+
+class _PixelIntervals:
+    """Per-pixel disparity intervals kept at the coarse level and expanded per stripe.
+
+    ``lo``/``cnt`` (Hc, Wc) int32: interval start (px) and real count of each coarse pixel;
+    full-resolution pixel (y, x) takes coarse pixel (y * Hc // H, x * Wc // W).
+    """
+
+    def __init__(self, lo, cnt, h, w):
+        self.lo, self.cnt, self.h, self.w = lo, cnt, h, w
+        hc, wc = lo.shape
+        self.ys = (np.arange(h) * hc // h).astype(np.intp)
+        self.xs = (np.arange(w) * wc // w).astype(np.intp)
+
+    def rows(self, y0: int, y1: int):
+        """Full-resolution ``(lo, cnt)`` of rows y0:y1, (y1 - y0, W) int32."""
+        ys = self.ys[y0:y1]
+        return (np.ascontiguousarray(self.lo[ys][:, self.xs]),
+                np.ascontiguousarray(self.cnt[ys][:, self.xs]))
+
+    def row_cells(self) -> np.ndarray:
+        """Ragged cells of each full-resolution row (H,) int64."""
+        a = (self.cnt.astype(np.int64) + _ALIGN - 1) // _ALIGN * _ALIGN
+        per_col = np.bincount(self.xs, minlength=self.lo.shape[1])
+        return (a @ per_col)[self.ys]

@@ -47,7 +47,7 @@ smallest d). Nothing outside the pixel's interval, hence nothing outside the use
 is ever reported.
 
 Memory per cell (one disparity of one pixel, ragged): uint16 sum 2 bytes, plus the uint8
-census cost 1 byte unless ``recompute``. Per pixel: ``off``/``lo``/``cnt`` 12 bytes; path
+census cost 1 byte unless ``recompute``. Per pixel of a stripe: ``off``/``lo``/``cnt`` 12 bytes; path
 buffers ``3 * 2 * (W + 2) * (A + 2) * 2`` bytes per sweep.
 """
 
@@ -318,11 +318,11 @@ def _row2(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p
         if lp != lq:
             _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
             hsrc = 2
-        vp, vc = prv, x + 1
+        vc = x + 1
         if has_prev and lp != lop[x]:
-            _shift_into(rb[0, prv, x + 1], lp - lop[x], a, rext[0, prv, x + 1], rb[0, 2, 0])
-            vp, vc = 2, 0
-        hmin, m1 = _step2(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], rb[0, vp, vc],
+            _shift_into(rb[0, prv, x + 1], lp - lop[x], a, rext[0, prv, x + 1], rb[0, prv, w + 2])
+            vc = w + 2
+        hmin, m1 = _step2(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], rb[0, prv, vc],
                           rm[0, prv, x + 1], rb[0, cur, x + 1], p1, p2h, p2v,
                           part[o * pmul:o * pmul + a], out_row[o:o + a], m)
         rm[0, cur, x + 1] = m1
@@ -364,22 +364,22 @@ def _row4(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p
         if lp != lq:
             _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
             hsrc = 2
-        vp, vc = prv, x + 1
-        ap, ac = prv, xq + 1
-        bp, bc = prv, xb + 1
+        vc = x + 1
+        ac = xq + 1
+        bc = xb + 1
         if has_prev:
             if lp != lop[x]:
-                _shift_into(rb[0, prv, x + 1], lp - lop[x], a, rext[0, prv, x + 1], rb[0, 2, 0])
-                vp, vc = 2, 0
+                _shift_into(rb[0, prv, x + 1], lp - lop[x], a, rext[0, prv, x + 1], rb[0, prv, w + 2])
+                vc = w + 2
             if 0 <= xq < w and lp != lop[xq]:
-                _shift_into(rb[1, prv, xq + 1], lp - lop[xq], a, rext[1, prv, xq + 1], rb[1, 2, 0])
-                ap, ac = 2, 0
+                _shift_into(rb[1, prv, xq + 1], lp - lop[xq], a, rext[1, prv, xq + 1], rb[1, prv, w + 2])
+                ac = w + 2
             if 0 <= xb < w and lp != lop[xb]:
-                _shift_into(rb[2, prv, xb + 1], lp - lop[xb], a, rext[2, prv, xb + 1], rb[2, 2, 0])
-                bp, bc = 2, 0
-        hmin, m1, m2, m3 = _step4(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], rb[0, vp, vc],
-                                  rm[0, prv, x + 1], rb[0, cur, x + 1], rb[1, ap, ac],
-                                  rm[1, prv, xq + 1], rb[1, cur, x + 1], rb[2, bp, bc],
+                _shift_into(rb[2, prv, xb + 1], lp - lop[xb], a, rext[2, prv, xb + 1], rb[2, prv, w + 2])
+                bc = w + 2
+        hmin, m1, m2, m3 = _step4(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], rb[0, prv, vc],
+                                  rm[0, prv, x + 1], rb[0, cur, x + 1], rb[1, prv, ac],
+                                  rm[1, prv, xq + 1], rb[1, cur, x + 1], rb[2, prv, bc],
                                   rm[2, prv, xb + 1], rb[2, cur, x + 1], p1, p2h, p2v, p2a, p2b,
                                   part[o * pmul:o * pmul + a], out_row[o:o + a], m)
         rm[0, cur, x + 1] = m1
@@ -544,7 +544,7 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
 
     ``rowstart`` (H + 1,) int64: first cell of each row in the flat ``total`` (uint16) and,
     unless ``recompute``, ``volume`` (uint8) arrays (both scratch, may be uninitialised);
-    ``off`` (H, W + 1) int64 cell offsets inside a row; ``lo``/``cnt`` (H, W) int64 interval
+    ``off`` (H, W + 1) int32 cell offsets inside a row; ``lo``/``cnt`` (H, W) int32 interval
     start (px) and real count; ``amax``: the largest ``off[y, x+1] - off[y, x]``. Fills the
     selection outputs of rows ``core_lo:core_hi`` only (as sgm_sweep.sweep_select).
     """
@@ -558,10 +558,10 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
     crow = np.empty((2, maxrow if recompute else 1), np.uint8)
     hb = np.full((2, 3, amax + 2), BIG, np.int16)
     hext = np.full((2, 3), amax + 1, np.int64)
-    rb = np.zeros((2, 3, 3, w + 2, amax + 2), np.int16)
+    rb = np.zeros((2, 3, 2, w + 3, amax + 2), np.int16)
     rb[:, :, :, :, 0] = BIG
     rb[:, :, :, :, amax + 1] = BIG
-    rext = np.full((2, 3, 3, w + 2), amax + 1, np.int64)
+    rext = np.full((2, 3, 2, w + 3), amax + 1, np.int64)
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
     zero = np.zeros(amax, np.uint16)
     fin = np.empty((2, maxrow), np.uint16)
@@ -585,9 +585,9 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
 # ------------------------------------------------------------------------ Python API
 def ragged_layout(cnt: np.ndarray):
     """``(rowstart, off, amax)`` of the ragged volumes for real counts ``cnt`` (H, W)."""
-    a = (np.asarray(cnt, np.int64) + ALIGN - 1) // ALIGN * ALIGN
+    a = (np.asarray(cnt, np.int32) + ALIGN - 1) // ALIGN * ALIGN
     h, w = a.shape
-    off = np.zeros((h, w + 1), np.int64)
+    off = np.zeros((h, w + 1), np.int32)
     np.cumsum(a, axis=1, out=off[:, 1:])
     rowstart = np.zeros(h + 1, np.int64)
     np.cumsum(off[:, w], out=rowstart[1:])
@@ -600,9 +600,11 @@ def interval_cells(cnt: np.ndarray) -> int:
 
 
 def check_intervals(lo, cnt, min_disparity, num_disparities):
-    """Validate per-pixel intervals; returns int64 copies. Raises ValueError."""
-    lo = np.ascontiguousarray(lo, np.int64)
-    cnt = np.ascontiguousarray(cnt, np.int64)
+    """Validate per-pixel intervals; returns int32 arrays. Raises ValueError."""
+    if num_disparities > 4096 or abs(min_disparity) > (1 << 24) or np.shape(lo)[-1:] > (1 << 18,):
+        raise ValueError("num_disparities <= 4096, |min_disparity| < 2**24 and W < 2**18 required")
+    lo = np.ascontiguousarray(lo, np.int32)
+    cnt = np.ascontiguousarray(cnt, np.int32)
     if lo.shape != cnt.shape or lo.ndim != 2:
         raise ValueError("lo and cnt must be (H, W) arrays of the same shape")
     top = min_disparity + num_disparities
