@@ -84,8 +84,8 @@ from .errors import InputError, ParameterError
 from .kernels.census import census_cost_volume, census_transform
 from .kernels.pixel_costs import window_cost_volume
 from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
-from .kernels.sgm_interval import ALIGN as _ALIGN, interval_select_census
-from .kernels.sgm_sweep import SWEEP_PATHS, release_workspaces, sweep_select_census, sweep_select_volume
+from .kernels.sgm_interval import ALIGN as _ALIGN, interval_select_census, release_workspaces
+from .kernels.sgm_sweep import SWEEP_PATHS, sweep_select_census, sweep_select_volume
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background, fill_surface
 from .postprocess.median import median3x3_valid
@@ -119,6 +119,9 @@ C2F_VOLUME_MB = 224
 volumes: with narrowed intervals, cutting stripes costs little (the grouping weighs overlap
 against interval width), and it keeps a full-resolution pair (2872x1984, D = 288) under
 512 MiB peak RSS (measured 500 MiB, about 210 MiB of which is the Python/Numba runtime)."""
+_C2F_KEEP_BYTES = 256 << 20
+# below this full-range volume size the kernels' cached volumes are kept after the coarse
+# level (releasing them made the next frame fault in fresh pages: +90 ms at 640x480)
 _C2F_PIXEL_BYTES = 16 + 4 + 12 + 17
 # per pixel of a per-pixel-interval stripe besides its cells: census codes, gradients,
 # lo/cnt/offsets, selection outputs
@@ -483,7 +486,9 @@ class SGBM:
         coarse = replace(self, min_disparity=clo, num_disparities=max(3, chi - clo + 1),
                          coarse_to_fine=False, fill=False, refine_offsets=())
         cd = coarse._match_gray(small[0], small[1], want_confidence=False).disparity
-        release_workspaces()
+        if 3 * h * w * nd > _C2F_KEEP_BYTES:
+            # the coarse level's cached volumes would stay allocated beside the fine ones
+            release_workspaces()
         valid = np.isfinite(cd)
         big = np.float32(1e9)
         vmin = vmax = ok = None

@@ -53,6 +53,8 @@ buffers ``3 * 2 * (W + 2) * (A + 2) * 2`` bytes per sweep.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numba import njit, prange
 
@@ -583,6 +585,32 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
 
 
 # ------------------------------------------------------------------------ Python API
+_SCRATCH = threading.local()
+WORKSPACE_MAX_BYTES = 256 << 20
+"""Largest ragged volume kept between calls (per Python thread, see :func:`_scratch`)."""
+
+
+def _scratch(name, n, dtype):
+    # the ragged volumes, kept per Python thread between calls up to a size: fresh pages
+    # cost about as much to fault in as the sweeps take to fill them (video frames)
+    if n * np.dtype(dtype).itemsize > WORKSPACE_MAX_BYTES:
+        return np.empty(n, dtype)
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or buf.size < n:
+        setattr(_SCRATCH, name, None)
+        buf = np.empty(n, dtype)
+        setattr(_SCRATCH, name, buf)
+    return buf[:n]
+
+
+def release_workspaces() -> None:
+    """Drop this thread's cached volumes of this module and of :mod:`stereo.kernels.sgm_sweep`."""
+    from . import sgm_sweep
+    sgm_sweep.release_workspaces()
+    _SCRATCH.total = None
+    _SCRATCH.volume = None
+
+
 def ragged_layout(cnt: np.ndarray):
     """``(rowstart, off, amax)`` of the ragged volumes for real counts ``cnt`` (H, W)."""
     a = (np.asarray(cnt, np.int32) + ALIGN - 1) // ALIGN * ALIGN
@@ -639,8 +667,8 @@ def interval_select_census(code_l, code_r, grad_l, grad_r, grad_weight, grad_cap
     h, w = lo.shape
     rowstart, off, amax = ragged_layout(cnt)
     n = int(rowstart[-1])
-    total = np.empty(n, np.uint16)
-    volume = np.empty(1 if recompute else n, np.uint8)
+    total = _scratch("total", n, np.uint16)
+    volume = _scratch("volume", 1 if recompute else n, np.uint8)
     outs = (np.empty((h, w), np.float32), np.empty((h, w), np.uint8), np.empty((h, w), np.int32),
             np.empty((h, w), np.int32), np.empty((h, w), np.float32))
     if not grad_weight:
