@@ -122,3 +122,97 @@ def test_intervals_validated():
     with pytest.raises(ValueError, match="paths"):
         interval_select_census(cl, cr, gl, gr, 4, 64, invalid, left, P1, LUT, 16, 0, 40, lo,
                                np.full((6, 30), 16), 5, 2, 1.0)
+
+
+# ---------------------------------------------------------------- SGBM(coarse_to_fine=True)
+from stereo import flags                                  # noqa: E402
+from stereo.io.pfm import read_pfm                        # noqa: E402
+from stereo.paths import middlebury_dir                   # noqa: E402
+from stereo.postprocess.fill import fill_background       # noqa: E402
+from stereo.sgbm import SGBM, _PixelIntervals             # noqa: E402
+
+ROOT = middlebury_dir()
+needs_data = pytest.mark.skipif(not (ROOT / "Teddy" / "im0.png").is_file(),
+                                reason=f"MiddEval3 trainingQ scenes not found at {ROOT}")
+
+
+def _scene_pair(h=96, w=160, shift=7, seed=3):
+    rng = np.random.default_rng(seed)
+    tex = cv2.GaussianBlur(rng.integers(0, 256, (h, w + 40)).astype(np.uint8), (3, 3), 0)
+    left = tex[:, 20:20 + w].copy()
+    right = tex[:, 20 + shift:20 + shift + w].copy()
+    sq = tex[30:60, 60:100]
+    left[30:60, 60:100] = sq
+    right[30:60, 60 - shift - 9:100 - shift - 9] = sq
+    return left, right
+
+
+def _with_intervals(monkeypatch, lo_c, cnt_c):
+    monkeypatch.setattr(SGBM, "_pixel_intervals",
+                        lambda self, gl, gr: _PixelIntervals(np.asarray(lo_c, np.int32),
+                                                             np.asarray(cnt_c, np.int32), *gl.shape))
+
+
+def test_sgbm_full_pixel_intervals_bit_identical(monkeypatch):
+    left, right = _scene_pair()
+    ref = SGBM(-3, 37, coarse_to_fine=False).match(left, right)
+    _with_intervals(monkeypatch, np.full((24, 40), -3), np.full((24, 40), 37))
+    got = SGBM(-3, 37, coarse_to_fine=True).match(left, right)
+    assert np.array_equal(got.disparity, ref.disparity, equal_nan=True)
+    assert np.array_equal(got.mask, ref.mask)
+    assert np.array_equal(got.confidence, ref.confidence)
+
+
+@pytest.mark.parametrize("paths,budget_mb", [(8, 224), (5, 224), (4, 224), (8, 0.2)])
+def test_sgbm_pixel_intervals_range_contract(monkeypatch, paths, budget_mb):
+    # intervals that jump between coarse blocks; with a tiny budget several stripes
+    import stereo.sgbm as S
+    monkeypatch.setattr(S, "C2F_VOLUME_MB", budget_mb)
+    left, right = _scene_pair(h=128)
+    rng = np.random.default_rng(1)
+    lo_c = rng.choice([0, 8, 16], size=(8, 10))
+    cnt_c = np.full((8, 10), 16)
+    _with_intervals(monkeypatch, lo_c, cnt_c)
+    m = SGBM(0, 40, coarse_to_fine=True, paths=paths, median=False, speckle_size=0, refine_offsets=(),
+             stripe_overlap=8)
+    res = m.match(left, right)
+    plan = m._plan(left, right, left, right)
+    assert (len(plan) > 1) == (budget_mb < 1)
+    lo, cnt = plan[0][4].rows(0, 128)
+    d = res.disparity
+    fin = np.isfinite(d)
+    assert fin.mean() > 0.3
+    # valid values keep half a pixel from both edges of the pixel's own interval; winners
+    # on a narrowed edge are OUT_OF_RANGE, never clipped
+    assert (d[fin] >= lo[fin] + 0.5).all() and (d[fin] <= lo[fin] + cnt[fin] - 1.5).all()
+    assert ((res.mask & flags.OUT_OF_RANGE) != 0).any()
+
+
+def test_auto_decision():
+    assert SGBM(0, 64)._use_c2f(375, 450) is False           # quarter-res scenes
+    assert SGBM(0, 64)._use_c2f(480, 640) is False
+    assert SGBM(0, 288)._use_c2f(1984, 2872) is True         # full resolution
+
+
+@needs_data
+def test_pixel_intervals_contain_ground_truth_and_accuracy_kept():
+    d = ROOT / "Teddy"
+    left = cv2.imread(str(d / "im0.png"), cv2.IMREAD_GRAYSCALE)
+    right = cv2.imread(str(d / "im1.png"), cv2.IMREAD_GRAYSCALE)
+    gt = read_pfm(d / "disp0GT.pfm")
+    nonocc = (cv2.imread(str(d / "mask0nocc.png"), cv2.IMREAD_GRAYSCALE) == 255) & np.isfinite(gt)
+    m = SGBM(0, 64, coarse_to_fine=True)
+    iv = m._pixel_intervals(left, right)
+    lo, cnt = iv.rows(0, left.shape[0])
+    inside = (gt >= lo) & (gt <= lo + cnt - 1)
+    assert inside[nonocc].mean() > 0.99
+    assert cnt.mean() < 0.8 * 64          # the intervals do narrow the search
+
+    def bad2(disp):
+        dense, _ = fill_background(disp)
+        dense = np.where(np.isfinite(dense), dense, 0.0)
+        return 100.0 * float((np.abs(dense[nonocc] - gt[nonocc]) > 2.0).mean())
+
+    on = bad2(m.compute(left, right))
+    off = bad2(SGBM(0, 64, coarse_to_fine=False).compute(left, right))
+    assert on <= off + 0.3
