@@ -36,23 +36,30 @@ the image border, which loses a little regularisation in weakly textured areas
 gradients are made per stripe; the confidence's cost maps only for :meth:`match`).
 Measured, 2872x1984 with D = 288 and coarse-to-fine off (9 stripes): 1.06 GiB peak RSS
 (was 1.23 GiB before codes went per stripe), of which about 210 MiB is the Python, Numba
-and OpenCV runtime; with coarse-to-fine (the "auto" default at that size) 500 MiB.
+and OpenCV runtime; with coarse-to-fine (the "auto" default at that size) 490 MiB.
 
-Coarse-to-fine (``coarse_to_fine``, tSGM-like, per band of rows rather than per pixel):
-the pair is matched at 1/4 size with the range scaled; each band of 64 rows gets the
-interval spanned by the valid coarse disparities of its rows (plus 2 coarse rows above and
-below), widened by 12 px plus a quarter of the range times the band's fraction of invalid
-coarse pixels, or the full range when fewer than half are valid. Consecutive bands are
-grouped into stripes (union of their intervals, ``stripe_overlap`` rows each side) by an
-exact minimum of aggregated cells under a volume budget of ``min(max_volume_mb, 224)``
-MiB, at 2 bytes per cell (census cost rows recomputed per sweep where the stored costs
-would not fit). Winners on a narrowed interval edge keep the usual ``OUT_OF_RANGE`` rule,
-so they come out invalid, never clipped. Measured (scene upscaled x4, bad8.0 nonocc in
-upscaled px = bad2.0 quarter-res px): Teddy D=256 3.41 % vs 3.60 % without, 0.7 s vs 2.7 s;
-Adirondack D=292 5.71 % vs 6.43 %, 2.5 s vs 4.2 s (its bands span 60 % of the range and
-the small stripes add overlap), peak RSS 500 MiB vs 1.06 GiB (2872x1984, D=288). Overlap
-rows cost half: each sweep stops at the core in its second phase (same kept rows).
-On the 10 quarter-res scenes forced on: 7.84 % mean bad2.0 (raw ndisp), same as off.
+Coarse-to-fine (``coarse_to_fine``, tSGM-like). The pair is matched at 1/4 size with the
+range scaled (same settings, no sub-pixel refinement). Census cost with 4, 5 or 8 paths:
+every pixel then gets its own interval (:mod:`stereo.kernels.sgm_interval`, ragged volumes:
+memory and work grow with the sum of the interval widths): the extreme valid coarse
+disparities of its 5x5 coarse neighbourhood (15x15 where that is mostly invalid), scaled,
+widened by 3 coarse px (12 px) each side, the start rounded down to 8 px and the width up to
+a multiple of 16, at most one disparity beyond ``x`` (a match left of the right image is
+never selectable); the full range where the neighbourhood is mostly invalid. Paths that
+enter a different interval pay P2 from the predecessor's minimum. Stripes are cut so that
+each fits ``min(max_volume_mb, C2F_VOLUME_MB)`` MiB counting volumes and per-pixel maps.
+Other costs and 16 paths use bands of 64 rows instead (each band the interval of its coarse
+rows, bands grouped into stripes by an exact minimum of aggregated cells). Either way a
+winner on a narrowed interval edge is ``OUT_OF_RANGE`` (invalid, never clipped) and nothing
+outside ``[min_disparity, min_disparity + num_disparities)`` is reported.
+Measured (scene upscaled x4 with its ground truth, bad8.0 nonocc in upscaled px = bad2.0
+quarter-res px; one process, per-pixel then band): Teddy D=256 3.07 % (1.2 s) vs 3.43 %
+(0.8 s), coarse-to-fine off 3.60 %; Adirondack D=292 4.10 % (2.5 s) vs 5.69 % (4.1 s), off
+6.43 %. Adirondack x4 with D=288 (2872x1984): 2.2-2.5 s CPU and 490 MiB peak RSS vs 3.5 s /
+500 MiB with bands (OpenCV 3WAY 1.7 s CPU, 204 MiB). "auto" turns it on from 256 M cells
+only: forced on for the 10 quarter-res scenes it is worse (7.92 % vs 7.57 % mean bad2.0,
+Pipes 10.2 % vs 7.2 %: a 1/4-size level of a quarter-res image loses thin structures), and
+at 640x480 / 1242x375 it is slower or equal (per-pixel overhead; README).
 
 Defaults were chosen on the 10 MiddEval3 quarter-resolution training scenes
 (scripts/bench_sgbm.py, dense bad2.0 on non-occluded pixels): census 9x7 + gradient term
@@ -208,8 +215,9 @@ class SGBM:
             processed in stripes (see module docstring).
         stripe_overlap: rows added above and below each stripe.
         coarse_to_fine: True, False or "auto" (default: on when W * H * num_disparities
-            >= :data:`C2F_AUTO_CELLS`). Match at 1/4 size first, then search each band of
-            :data:`C2F_BAND` rows only inside its coarse interval (see module docstring).
+            >= :data:`C2F_AUTO_CELLS`). Match at 1/4 size first, then search each pixel
+            (census, 4/5/8 paths; other settings: each band of :data:`C2F_BAND` rows) only
+            inside the interval its coarse neighbourhood gives (see module docstring).
             Nothing outside ``[min_disparity, min_disparity + num_disparities)`` is ever
             reported; a winner on a narrowed edge is invalid (``OUT_OF_RANGE``).
     """
