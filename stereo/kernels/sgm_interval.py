@@ -31,8 +31,8 @@ Parallelism and determinism: the two-sweep design of :mod:`stereo.kernels.sgm_sw
 downward sweep (rows top to bottom, pixels left to right) carries left-to-right and the
 three paths from above, an upward sweep the other four; they run on two threads and meet in
 the middle (phase 1: each its half, storing the census cost rows and its partial sums;
-phase 2: each continues into the other half, adds the stored partial sums, and the final
-row is selected while in cache). Integer arithmetic, one barrier: same output for any
+phase 2: each continues into the other half, adds its paths to the stored partial sums in
+place, and the final row is selected while in cache). Integer arithmetic, one barrier: same output for any
 thread count. ``recompute``: each sweep computes the census cost rows itself into a row
 buffer (2 instead of 3 bytes per cell stored).
 
@@ -146,7 +146,7 @@ def census_cost_row_ragged(y, code_l, code_r, grad_l, grad_r, lo, cnt, off, grad
 # ------------------------------------------------------------------------ path steps
 @njit(cache=True, inline="always")
 def _step4(c, hs, hm, hd, vs, vm, vd, as_, am, ad, bs, bm, bd, p1, p2h, p2v, p2a, p2b,
-           part, out, nd):
+           out, nd):
     # four SGM steps fused in one pass (as sgm_sweep._step4): src/dst entry 1 + k is
     # disparity lo_p + k; entry nd + 1 is re-sealed with BIG
     ndp = c.shape[0]
@@ -181,7 +181,7 @@ def _step4(c, hs, hm, hd, vs, vm, vd, as_, am, ad, bs, bm, bd, p1, p2h, p2v, p2a
         mv = min(mv, v2)
         ma = min(ma, v3)
         mb = min(mb, v4)
-        out[j] = np.uint16(part[j] + np.uint16(np.int16(np.int16(v1 + v2) + np.int16(v3 + v4))))
+        out[j] = np.uint16(out[j] + np.uint16(np.int16(np.int16(v1 + v2) + np.int16(v3 + v4))))
     hd[nd + 1] = BIG
     vd[nd + 1] = BIG
     ad[nd + 1] = BIG
@@ -190,7 +190,7 @@ def _step4(c, hs, hm, hd, vs, vm, vd, as_, am, ad, bs, bm, bd, p1, p2h, p2v, p2a
 
 
 @njit(cache=True, inline="always")
-def _step2(c, hs, hm, hd, vs, vm, vd, p1, p2h, p2v, part, out, nd):
+def _step2(c, hs, hm, hd, vs, vm, vd, p1, p2h, p2v, out, nd):
     ndp = c.shape[0]
     q1 = np.int16(p1)
     hm16 = np.int16(hm)
@@ -209,14 +209,14 @@ def _step2(c, hs, hm, hd, vs, vm, vd, p1, p2h, p2v, part, out, nd):
         vd[j + 1] = v2
         mh = min(mh, v1)
         mv = min(mv, v2)
-        out[j] = np.uint16(part[j] + np.uint16(np.int16(v1 + v2)))
+        out[j] = np.uint16(out[j] + np.uint16(np.int16(v1 + v2)))
     hd[nd + 1] = BIG
     vd[nd + 1] = BIG
     return mh, mv
 
 
 @njit(cache=True, inline="always")
-def _step1(c, hs, hm, hd, p1, p2h, part, out, nd):
+def _step1(c, hs, hm, hd, p1, p2h, out, nd):
     ndp = c.shape[0]
     q1 = np.int16(p1)
     hm16 = np.int16(hm)
@@ -228,7 +228,7 @@ def _step1(c, hs, hm, hd, p1, p2h, part, out, nd):
         v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
         hd[j + 1] = v1
         mh = min(mh, v1)
-        out[j] = np.uint16(part[j] + np.uint16(v1))
+        out[j] = np.uint16(out[j] + np.uint16(v1))
     hd[nd + 1] = BIG
     return mh
 
@@ -281,7 +281,7 @@ def _reset(buf):
 
 
 @njit(cache=True)
-def _row1(fwd, cost_row, part, pmul, out_row, off, lo, cnt, g, p1, p2lut, hb, hext):
+def _row1(fwd, cost_row, out_row, off, lo, cnt, g, p1, p2lut, hb, hext):
     w = g.shape[0]
     amax2 = hb.shape[1]
     dx = 1 if fwd else -1
@@ -302,14 +302,13 @@ def _row1(fwd, cost_row, part, pmul, out_row, off, lo, cnt, g, p1, p2lut, hb, he
         if lp != lq:
             _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
             hsrc = 2
-        hmin = _step1(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], p1, p2h, part[o * pmul:o * pmul + a],
-                      out_row[o:o + a], m)
+        hmin = _step1(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], p1, p2h, out_row[o:o + a], m)
         hext[hc] = _seal(hb[hc], m, a, hext[hc])
         lq = lp
 
 
 @njit(cache=True)
-def _row2(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext,
+def _row2(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext,
           rb, rext, rm):
     w = g.shape[0]
     amax2 = hb.shape[1]
@@ -342,7 +341,7 @@ def _row2(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p
             vc = w + 2
         hmin, m1 = _step2(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], rb[0, prv, vc],
                           rm[0, prv, x + 1], rb[0, cur, x + 1], p1, p2h, p2v,
-                          part[o * pmul:o * pmul + a], out_row[o:o + a], m)
+                          out_row[o:o + a], m)
         rm[0, cur, x + 1] = m1
         rext[0, cur, x + 1] = _seal(rb[0, cur, x + 1], m, a, rext[0, cur, x + 1])
         hext[hc] = _seal(hb[hc], m, a, hext[hc])
@@ -350,7 +349,7 @@ def _row2(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p
 
 
 @njit(cache=True)
-def _row4(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext,
+def _row4(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext,
           rb, rext, rm):
     w = g.shape[0]
     amax2 = hb.shape[1]
@@ -399,7 +398,7 @@ def _row4(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p
                                   rm[0, prv, x + 1], rb[0, cur, x + 1], rb[1, prv, ac],
                                   rm[1, prv, xq + 1], rb[1, cur, x + 1], rb[2, prv, bc],
                                   rm[2, prv, xb + 1], rb[2, cur, x + 1], p1, p2h, p2v, p2a, p2b,
-                                  part[o * pmul:o * pmul + a], out_row[o:o + a], m)
+                                  out_row[o:o + a], m)
         rm[0, cur, x + 1] = m1
         rm[1, cur, x + 1] = m2
         rm[2, cur, x + 1] = m3
@@ -411,18 +410,19 @@ def _row4(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p
 
 
 @njit(cache=True)
-def _row(y, yp, fwd, dirs, cost_row, part_row, use_part, out_row, off, lo, cnt, lop, g, gp, p1,
-         p2lut, hb, hext, rb, rext, rm, zero):
-    part = part_row if use_part else zero
-    pmul = 1 if use_part else 0
+def _row(y, yp, fwd, dirs, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
+         rext, rm):
+    # out_row: the sums so far (zeros in phase 1, the other sweep's partial sums in phase
+    # 2); this sweep's paths are added in place (one array fewer for the step's run-time
+    # alias checks)
     if dirs == 0:
-        _row1(fwd, cost_row, part, pmul, out_row, off, lo, cnt, g, p1, p2lut, hb, hext)
+        _row1(fwd, cost_row, out_row, off, lo, cnt, g, p1, p2lut, hb, hext)
     elif dirs == 1:
-        _row2(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
-              hext, rb, rext, rm)
+        _row2(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
+              rext, rm)
     else:
-        _row4(y, yp, fwd, cost_row, part, pmul, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
-              hext, rb, rext, rm)
+        _row4(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
+              rext, rm)
 
 
 # ------------------------------------------------------------------------ selection
@@ -517,7 +517,7 @@ def select_row_ragged(costs, lo, cnt, off, min_disparity, ratio, subpixel, lr_ma
 @njit(cache=True)
 def _sweep(t, rows_from, rows_to, final, dirs, recompute, volume, rowstart, off, lo, cnt,
            code_l, code_r, grad_l, grad_r, guide, p1, p2lut, min_disparity, grad_weight, grad_cap,
-           invalid_cost, rev, grev, ctmp, crow, hb, hext, rb, rext, rm, zero, fin, rkey, total,
+           invalid_cost, rev, grev, ctmp, crow, hb, hext, rb, rext, rm, rkey, total,
            ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist, sel_lo, sel_hi):
     h = guide.shape[0]
     w = guide.shape[1]
@@ -541,10 +541,11 @@ def _sweep(t, rows_from, rows_to, final, dirs, recompute, volume, rowstart, off,
         yp = y - dy
         has = 0 <= yp < h
         ypp = yp if has else y
-        out = fin[t, :n] if final else total[r0:r1]
-        _row(y, yp if has else -1, t == 0, dirs, cost_row, total[r0:r1], final, out, off[y],
-             lo[y], cnt[y], lo[ypp], guide[y], guide[ypp], p1, p2lut, hb[t], hext[t], rb[t],
-             rext[t], rm[t], zero)
+        out = total[r0:r1]
+        if not final:
+            out[:] = 0
+        _row(y, yp if has else -1, t == 0, dirs, cost_row, out, off[y], lo[y], cnt[y], lo[ypp],
+             guide[y], guide[ypp], p1, p2lut, hb[t], hext[t], rb[t], rext[t], rm[t])
         if final and sel_lo <= y < sel_hi:
             _mark_outside(out, lo[y], cnt[y], off[y], w)
             select_row_ragged(out, lo[y], cnt[y], off[y], min_disparity, ratio, subpixel,
@@ -581,8 +582,6 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
     rb[:, :, :, :, amax + 1] = BIG
     rext = np.full((2, 3, 2, w + 3), amax + 1, np.int64)
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
-    zero = np.zeros(amax, np.uint16)
-    fin = np.empty((2, maxrow), np.uint16)
     rkey = np.empty((2, w), np.uint32)
     mid = h // 2
     for phase in range(2):
@@ -595,8 +594,8 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
                 a, b = (h - 1, mid - 1) if not final else (mid - 1, min(mid, core_lo) - 1)
             _sweep(np.int64(t), a, b, final, dirs, recompute, volume, rowstart, off, lo, cnt,
                    code_l, code_r, grad_l, grad_r, guide, p1, p2lut, min_disparity, grad_weight,
-                   grad_cap, invalid_cost, rev, grev, ctmp, crow, hb, hext, rb, rext, rm, zero,
-                   fin, rkey, total, ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist,
+                   grad_cap, invalid_cost, rev, grev, ctmp, crow, hb, hext, rb, rext, rm,
+                   rkey, total, ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist,
                    core_lo, core_hi)
 
 
