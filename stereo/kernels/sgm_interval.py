@@ -52,19 +52,19 @@ traffic per cell, 4 with ``recompute``). Per pixel of a stripe: ``off``/``lo``/`
 bytes; path buffers ``3 * 2 * (W + 3) * (A + 2) * 2`` bytes per sweep.
 
 Reached (single thread, Adirondack-Q 718x496, 8 paths, whole kernel incl. census and
-selection): full range D = 80 86 ms vs 51 ms for :mod:`~stereo.kernels.sgm_sweep`; 48, 32 and
-16 cells per pixel 72, 65 and 61 ms (sweep at D = 32: 36 ms). So about 1.1 ns per cell (the
-sweep: 0.9) but about 155 ns per pixel whatever its width (the sweep: about 75): per pixel
-and path the step's loop set-up (run-time alias checks of 11 arrays, a dynamic trip count),
-the shift test and the re-sealing, on intervals of only 1-3 vectors. Narrow intervals
-therefore pay only where the full range is wide: at full resolution (2872x1984, D = 288,
-about 50-60 cells per pixel) a stripe costs 250-290 ns per pixel of CPU instead of the
-sweep's ~600; at 640x480 D = 64/128 and 1242x375 D = 192 the coarse level plus this
-overhead make it slower or equal (SGBM's "auto" leaves it off there).
-Code generation is fragile here, as in sgm_sweep: several harmless-looking edits of
-``_row4`` (moving the shift copies out of line, a literal walking direction, dropping the
-re-seal loop) each made LLVM give up vectorising the fused step (2.5-3x slower, measured);
-keep the structure of the row functions when editing them and time the result.
+selection, cached code): full range D = 80 79-88 ms vs 51 ms for
+:mod:`~stereo.kernels.sgm_sweep`; 48, 32 and 16 cells per pixel 67-71, 60-62 and 57-60 ms
+(sweep at D = 32: 35-37 ms). So about 1 ns per cell (the sweep: 0.9) but about 150 ns per
+pixel whatever its width (the sweep: about 75). The re-sealing and the shift tests cost
+little (removing them: 1-3 ms); the excess is in the fused 4-path step on intervals of
+only 1-3 vectors (per call the same 160 run-time alias checks as the sweep's; not
+resolved). Narrow intervals therefore pay only where the full range is wide: at full
+resolution (2872x1984, D = 288, about 50-60 cells per pixel) a stripe costs 250-290 ns per
+pixel of CPU instead of the sweep's ~600; at 640x480 D = 64/128 and 1242x375 D = 192 the
+coarse level plus this overhead make it slower or equal (SGBM's "auto" leaves it off).
+Code generation: a literal walking direction made ``_row4`` 2.4x slower (measured in a
+fresh process on cached code). Time edits in a second process: the process that compiles
+a kernel ran it about 2x slower than a process that loads it from the cache (measured).
 """
 
 from __future__ import annotations
