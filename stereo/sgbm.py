@@ -91,8 +91,9 @@ from .errors import InputError, ParameterError
 from .kernels.census import census_cost_volume, census_transform
 from .kernels.pixel_costs import window_cost_volume
 from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
-from .kernels.sgm_interval import ALIGN as _ALIGN, interval_select_census, release_workspaces
-from .kernels.sgm_sweep import SWEEP_PATHS, sweep_select_census, sweep_select_volume
+from .kernels import sgm_interval
+from .kernels.sgm_interval import ALIGN as _ALIGN, interval_select_census
+from .kernels.sgm_sweep import SWEEP_PATHS, release_workspaces, sweep_select_census, sweep_select_volume
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background, fill_surface
 from .postprocess.median import median3x3_valid
@@ -485,6 +486,10 @@ class SGBM:
         hc, wc = -(-h // f), -(-w // f)
         if hc < 16 or wc < 32:
             return None
+        # the previous frame's ragged volumes (kept for its stripes and for video at small
+        # sizes) must not stay allocated beside this frame's coarse level at large sizes
+        if 3 * h * w * self.num_disparities > _C2F_KEEP_BYTES:
+            sgm_interval.release_workspaces()
         small = [cv2.resize(img, (wc, hc), interpolation=cv2.INTER_AREA) for img in (gl, gr)]
         d0, nd = self.min_disparity, self.num_disparities
         clo = d0 // f
