@@ -47,7 +47,7 @@ widened by 3 coarse px (12 px) each side, the start rounded down to 8 px and the
 a multiple of 16, at most one disparity beyond ``x`` (a match left of the right image is
 never selectable); the full range where the neighbourhood is mostly invalid. Paths that
 enter a different interval pay P2 from the predecessor's minimum. Stripes are cut so that
-each fits ``min(max_volume_mb, C2F_VOLUME_MB)`` MiB counting volumes and per-pixel maps.
+each fits ``min(max_volume_mb, C2F_PIXEL_MB)`` MiB counting volumes, per-pixel maps and row buffers.
 Other costs and 16 paths use bands of 64 rows instead (each band the interval of its coarse
 rows, bands grouped into stripes by an exact minimum of aggregated cells). Either way a
 winner on a narrowed interval edge is ``OUT_OF_RANGE`` (invalid, never clipped) and nothing
@@ -133,6 +133,11 @@ _C2F_KEEP_BYTES = 256 << 20
 _C2F_PIXEL_BYTES = 16 + 4 + 12 + 17
 # per pixel of a per-pixel-interval stripe besides its cells: census codes, gradients,
 # lo/cnt/offsets, selection outputs
+C2F_PIXEL_MB = 192
+"""Per-pixel intervals: memory of one stripe (ragged volumes, per-pixel maps, row buffers),
+MiB, capped by ``max_volume_mb``. With the runtime (about 210 MiB) and the full-image
+outputs this keeps a full-resolution pair (2872x1984, D = 288) under 512 MiB peak RSS
+(measured 466-500 MiB on 4 scenes)."""
 C2F_AUTO_CELLS = 256_000_000
 """``coarse_to_fine="auto"`` is on from this many cells (W x H x num_disparities) on."""
 C2F_PIXEL_FACTOR = 4
@@ -540,13 +545,16 @@ class SGBM:
         """Stripes ``(y0, y1, e0, e1, iv, None, recompute)`` for per-pixel intervals.
 
         A stripe's memory is counted whole: ragged volumes (2 bytes per cell for the sums,
-        +1 for stored census costs) plus :data:`_C2F_PIXEL_BYTES` per pixel (census codes,
-        gradients, intervals and offsets, selection outputs). One stripe with stored costs
-        when that fits ``min(max_volume_mb, C2F_VOLUME_MB)`` MiB, else one with cost rows
+        +1 for stored census costs), :data:`_C2F_PIXEL_BYTES` per pixel (census codes,
+        gradients, intervals and offsets, selection outputs) and the kernel's row buffers.
+        One stripe with stored costs when that fits ``min(max_volume_mb, C2F_PIXEL_MB)``
+        MiB, else one with cost rows
         recomputed per sweep, else stripes (recomputed costs) that each fit, extended by
         ``stripe_overlap`` rows.
         """
-        budget = min(self.max_volume_mb, C2F_VOLUME_MB) * (1 << 20)
+        # the kernel's row buffers: 2 sweeps x 3 paths x 2 rows x (W + 3) x (A + 2) int16
+        amax = int(-(-int(iv.cnt.max()) // _ALIGN) * _ALIGN)
+        budget = min(self.max_volume_mb, C2F_PIXEL_MB) * (1 << 20) - 24 * (w + 3) * (amax + 2)
         cells = iv.row_cells()
         per_px = _C2F_PIXEL_BYTES * w
         if int((3 * cells + per_px).sum()) <= budget:

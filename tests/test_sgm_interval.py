@@ -167,7 +167,7 @@ def test_sgbm_full_pixel_intervals_bit_identical(monkeypatch):
 def test_sgbm_pixel_intervals_range_contract(monkeypatch, paths, budget_mb):
     # intervals that jump between coarse blocks; with a tiny budget several stripes
     import stereo.sgbm as S
-    monkeypatch.setattr(S, "C2F_VOLUME_MB", budget_mb)
+    monkeypatch.setattr(S, "C2F_PIXEL_MB", budget_mb)
     left, right = _scene_pair(h=128)
     rng = np.random.default_rng(1)
     lo_c = rng.choice([0, 8, 16], size=(8, 10))

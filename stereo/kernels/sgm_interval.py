@@ -612,6 +612,9 @@ def _scratch(name, n, dtype):
         return np.empty(n, dtype)
     buf = getattr(_SCRATCH, name, None)
     if buf is None or buf.size < n:
+        # drop every reference to the old buffer before allocating the new one (else both
+        # are alive at once: +1 stripe of volumes at the peak)
+        buf = None
         setattr(_SCRATCH, name, None)
         buf = np.empty(n, dtype)
         setattr(_SCRATCH, name, buf)
