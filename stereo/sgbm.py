@@ -36,7 +36,7 @@ the image border, which loses a little regularisation in weakly textured areas
 gradients are made per stripe; the confidence's cost maps only for :meth:`match`).
 Measured, 2872x1984 with D = 288 and coarse-to-fine off (9 stripes): 1.06 GiB peak RSS
 (was 1.23 GiB before codes went per stripe), of which about 210 MiB is the Python, Numba
-and OpenCV runtime; with coarse-to-fine (the "auto" default at that size) 490 MiB.
+and OpenCV runtime; with coarse-to-fine (the "auto" default at that size) 469-500 MiB.
 
 Coarse-to-fine (``coarse_to_fine``, tSGM-like). The pair is matched at 1/4 size with the
 range scaled (same settings, no sub-pixel refinement). Census cost with 4, 5 or 8 paths:
@@ -55,8 +55,9 @@ outside ``[min_disparity, min_disparity + num_disparities)`` is reported.
 Measured (scene upscaled x4 with its ground truth, bad8.0 nonocc in upscaled px = bad2.0
 quarter-res px; one process, per-pixel then band): Teddy D=256 3.07 % (1.2 s) vs 3.43 %
 (0.8 s), coarse-to-fine off 3.60 %; Adirondack D=292 4.10 % (2.5 s) vs 5.69 % (4.1 s), off
-6.43 %. Adirondack x4 with D=288 (2872x1984): 2.2-2.5 s CPU and 490 MiB peak RSS vs 3.5 s /
-500 MiB with bands (OpenCV 3WAY 1.7 s CPU, 204 MiB). "auto" turns it on from 256 M cells
+6.43 %. Adirondack x4 with D=288 (2872x1984): 2.1-2.8 s CPU (median of 3: 2.3) and 469 MiB
+peak RSS vs 3.1-3.9 s (3.5) / 501 MiB with bands (OpenCV 3WAY 1.6-1.7 s CPU, 204 MiB);
+Pipes and PianoL x4 peak at 496 and 500 MiB. "auto" turns it on from 256 M cells
 only: forced on for the 10 quarter-res scenes it is worse (7.92 % vs 7.57 % mean bad2.0,
 Pipes 10.2 % vs 7.2 %: a 1/4-size level of a quarter-res image loses thin structures), and
 at 640x480 / 1242x375 it is slower or equal (per-pixel overhead; README).
