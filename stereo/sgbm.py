@@ -53,9 +53,9 @@ rows, bands grouped into stripes by an exact minimum of aggregated cells). Eithe
 winner on a narrowed interval edge is ``OUT_OF_RANGE`` (invalid, never clipped) and nothing
 outside ``[min_disparity, min_disparity + num_disparities)`` is reported.
 Measured (scene upscaled x4 with its ground truth, bad8.0 nonocc in upscaled px = bad2.0
-quarter-res px; one process, per-pixel then band): Teddy D=256 3.07 % (1.2 s) vs 3.43 %
-(0.8 s), coarse-to-fine off 3.60 %; Adirondack D=292 4.10 % (2.5 s) vs 5.69 % (4.1 s), off
-6.43 %. Adirondack x4 with D=288 (2872x1984): 2.1-2.8 s CPU (median of 3: 2.3) and 469 MiB
+quarter-res px; per-pixel / bands / off): Teddy D=256 3.08 / 3.43 / 3.60 %; Adirondack
+D=292 4.13 / 5.69 / 6.43 %; Pipes D=300 7.40 / 7.93 / 7.82 %; PianoL D=260 21.06 / 22.77 % / -.
+Adirondack x4 with D=288 (2872x1984): 2.1-2.8 s CPU (median of 3: 2.3) and 469 MiB
 peak RSS vs 3.1-3.9 s (3.5) / 501 MiB with bands (OpenCV 3WAY 1.6-1.7 s CPU, 204 MiB);
 Pipes and PianoL x4 peak at 496 and 500 MiB. "auto" turns it on from 256 M cells
 only: forced on for the 10 quarter-res scenes it is worse (7.92 % vs 7.57 % mean bad2.0,
