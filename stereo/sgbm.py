@@ -37,23 +37,31 @@ the image border, which loses a little regularisation in weakly textured areas
 gradients are made per stripe; the confidence's cost maps only for :meth:`match`).
 Measured, 2872x1984 with D = 288 and coarse-to-fine off (9 stripes): 1.06 GiB peak RSS
 (was 1.23 GiB before codes went per stripe), of which about 210 MiB is the Python, Numba
-and OpenCV runtime; with coarse-to-fine (the "auto" default at that size) 500 MiB.
+and OpenCV runtime; with coarse-to-fine (the "auto" default at that size) 469-500 MiB.
 
-Coarse-to-fine (``coarse_to_fine``, tSGM-like, per band of rows rather than per pixel):
-the pair is matched at 1/4 size with the range scaled; each band of 64 rows gets the
-interval spanned by the valid coarse disparities of its rows (plus 2 coarse rows above and
-below), widened by 12 px plus a quarter of the range times the band's fraction of invalid
-coarse pixels, or the full range when fewer than half are valid. Consecutive bands are
-grouped into stripes (union of their intervals, ``stripe_overlap`` rows each side) by an
-exact minimum of aggregated cells under a volume budget of ``min(max_volume_mb, 224)``
-MiB, at 2 bytes per cell (census cost rows recomputed per sweep where the stored costs
-would not fit). Winners on a narrowed interval edge keep the usual ``OUT_OF_RANGE`` rule,
-so they come out invalid, never clipped. Measured (scene upscaled x4, bad8.0 nonocc in
-upscaled px = bad2.0 quarter-res px): Teddy D=256 3.41 % vs 3.60 % without, 0.7 s vs 2.7 s;
-Adirondack D=292 5.71 % vs 6.43 %, 2.5 s vs 4.2 s (its bands span 60 % of the range and
-the small stripes add overlap), peak RSS 500 MiB vs 1.06 GiB (2872x1984, D=288). Overlap
-rows cost half: each sweep stops at the core in its second phase (same kept rows).
-On the 10 quarter-res scenes forced on: 7.84 % mean bad2.0 (raw ndisp), same as off.
+Coarse-to-fine (``coarse_to_fine``, tSGM-like). The pair is matched at 1/4 size with the
+range scaled (same settings, no sub-pixel refinement). Census cost with 4, 5 or 8 paths:
+every pixel then gets its own interval (:mod:`stereo.kernels.sgm_interval`, ragged volumes:
+memory and work grow with the sum of the interval widths): the extreme valid coarse
+disparities of its 5x5 coarse neighbourhood (15x15 where that is mostly invalid), scaled,
+widened by 3 coarse px (12 px) each side, the start rounded down to 8 px and the width up to
+a multiple of 16, at most one disparity beyond ``x`` (a match left of the right image is
+never selectable); the full range where the neighbourhood is mostly invalid. Paths that
+enter a different interval pay P2 from the predecessor's minimum. Stripes are cut so that
+each fits ``min(max_volume_mb, C2F_PIXEL_MB)`` MiB counting volumes, per-pixel maps and row buffers.
+Other costs and 16 paths use bands of 64 rows instead (each band the interval of its coarse
+rows, bands grouped into stripes by an exact minimum of aggregated cells). Either way a
+winner on a narrowed interval edge is ``OUT_OF_RANGE`` (invalid, never clipped) and nothing
+outside ``[min_disparity, min_disparity + num_disparities)`` is reported.
+Measured (scene upscaled x4 with its ground truth, bad8.0 nonocc in upscaled px = bad2.0
+quarter-res px; per-pixel / bands / off): Teddy D=256 3.08 / 3.43 / 3.60 %; Adirondack
+D=292 4.13 / 5.69 / 6.43 %; Pipes D=300 7.40 / 7.93 / 7.82 %; PianoL D=260 21.06 / 22.77 % / -.
+Adirondack x4 with D=288 (2872x1984): 2.1-2.8 s CPU (median of 3: 2.3) and 469 MiB
+peak RSS vs 3.1-3.9 s (3.5) / 501 MiB with bands (OpenCV 3WAY 1.6-1.7 s CPU, 204 MiB);
+Pipes and PianoL x4 peak at 496 and 500 MiB. "auto" turns it on from 256 M cells
+only: forced on for the 10 quarter-res scenes it is worse (7.92 % vs 7.57 % mean bad2.0,
+Pipes 10.2 % vs 7.2 %: a 1/4-size level of a quarter-res image loses thin structures), and
+at 640x480 / 1242x375 it is slower or equal (per-pixel overhead; README).
 
 Defaults were chosen on the 10 MiddEval3 quarter-resolution training scenes
 (scripts/bench_sgbm.py, dense bad2.0 on non-occluded pixels): census 9x7 + gradient term
@@ -85,6 +93,8 @@ from .errors import InputError, ParameterError
 from .kernels.census import census_cost_volume, census_transform
 from .kernels.pixel_costs import window_cost_volume
 from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
+from .kernels import sgm_interval
+from .kernels.sgm_interval import ALIGN as _ALIGN, interval_select_census
 from .kernels.sgm_sweep import SWEEP_PATHS, release_workspaces, sweep_select_census, sweep_select_volume
 from .postprocess.confidence import confidence_map
 from .postprocess.fill import fill_background, fill_surface
@@ -126,8 +136,36 @@ C2F_VOLUME_MB = 224
 volumes: with narrowed intervals, cutting stripes costs little (the grouping weighs overlap
 against interval width), and it keeps a full-resolution pair (2872x1984, D = 288) under
 512 MiB peak RSS (measured 500 MiB, about 210 MiB of which is the Python/Numba runtime)."""
+_C2F_KEEP_BYTES = 256 << 20
+# below this full-range volume size the kernels' cached volumes are kept after the coarse
+# level (releasing them made the next frame fault in fresh pages: +90 ms at 640x480)
+_C2F_PIXEL_BYTES = 16 + 4 + 12 + 17
+# per pixel of a per-pixel-interval stripe besides its cells: census codes, gradients,
+# lo/cnt/offsets, selection outputs
+C2F_PIXEL_MB = 192
+"""Per-pixel intervals: memory of one stripe (ragged volumes, per-pixel maps, row buffers),
+MiB, capped by ``max_volume_mb``. With the runtime (about 210 MiB) and the full-image
+outputs this keeps a full-resolution pair (2872x1984, D = 288) under 512 MiB peak RSS
+(measured 466-500 MiB on 4 scenes)."""
 C2F_AUTO_CELLS = 256_000_000
 """``coarse_to_fine="auto"`` is on from this many cells (W x H x num_disparities) on."""
+C2F_PIXEL_FACTOR = 4
+"""Per-pixel intervals: the coarse level is matched at 1/C2F_PIXEL_FACTOR of the size."""
+C2F_WINDOW = 5
+"""Per-pixel intervals: side of the coarse neighbourhood (coarse px) whose valid disparities
+bound a pixel's interval."""
+C2F_WIDE_WINDOW = 3
+"""Per-pixel intervals: where the :data:`C2F_WINDOW` neighbourhood is mostly invalid, one this
+many times wider bounds the interval (the full range where that is mostly invalid too)."""
+C2F_MIN_VALID = 0.5
+"""Per-pixel intervals: below this fraction of valid coarse pixels in the neighbourhood, the
+pixel searches the full range."""
+C2F_PIXEL_MARGIN = 3
+"""Per-pixel intervals: coarse pixels added on both sides of the neighbourhood's interval
+(x the factor in full-resolution px)."""
+C2F_LO_STEP = 8
+"""Per-pixel interval starts are multiples of this (px, from min_disparity): neighbours then
+share their interval more often, and a shared interval needs no shifted predecessor copy."""
 
 
 PRESETS = {
@@ -195,8 +233,9 @@ class SGBM:
             processed in stripes (see module docstring).
         stripe_overlap: rows added above and below each stripe.
         coarse_to_fine: True, False or "auto" (default: on when W * H * num_disparities
-            >= :data:`C2F_AUTO_CELLS`). Match at 1/4 size first, then search each band of
-            :data:`C2F_BAND` rows only inside its coarse interval (see module docstring).
+            >= :data:`C2F_AUTO_CELLS`). Match at 1/4 size first, then search each pixel
+            (census, 4/5/8 paths; other settings: each band of :data:`C2F_BAND` rows) only
+            inside the interval its coarse neighbourhood gives (see module docstring).
             Nothing outside ``[min_disparity, min_disparity + num_disparities)`` is ever
             reported; a winner on a narrowed edge is invalid (``OUT_OF_RANGE``).
     """
@@ -393,6 +432,10 @@ class SGBM:
         """Stripes ``(y0, y1, e0, e1, lo, n, recompute)``: core rows, extended rows, disparity
         interval ``lo .. lo + n - 1``, and whether census cost rows are recomputed per sweep."""
         h, w = gl.shape
+        if self._use_c2f(h, w) and self.cost == "census" and self.paths in SWEEP_PATHS:
+            iv = self._pixel_intervals(gl, gr)
+            if iv is not None:
+                return self._pixel_stripes(h, w, iv)
         if self._use_c2f(h, w):
             bands = self._coarse_intervals(gl, gr)
             if bands is not None:
@@ -451,6 +494,108 @@ class SGBM:
             bands.append((y0, y1, lo, hi))
         return bands
 
+    def _pixel_intervals(self, gl, gr):
+        """Per-pixel disparity intervals from a match at 1/:data:`C2F_PIXEL_FACTOR` (tSGM-like).
+
+        Per coarse pixel: the smallest and largest valid coarse disparity in its
+        :data:`C2F_WINDOW` x :data:`C2F_WINDOW` neighbourhood, scaled to full resolution,
+        widened by :data:`C2F_PIXEL_MARGIN` coarse px on each side, the start rounded down
+        to :data:`C2F_LO_STEP`, the width up to a multiple of 16, moved inside the user's
+        range; the full range where fewer than :data:`C2F_MIN_VALID` of the neighbourhood
+        is valid. The coarse map is cleaned (uniqueness, left-right check, speckles, median),
+        so an extreme is not a single outlier. Returns a :class:`_PixelIntervals` (coarse
+        arrays, expanded per stripe) or None when the image is too small for a coarse level.
+        """
+        f = C2F_PIXEL_FACTOR
+        h, w = gl.shape
+        hc, wc = -(-h // f), -(-w // f)
+        if hc < 16 or wc < 32:
+            return None
+        # the previous frame's ragged volumes (kept for its stripes and for video at small
+        # sizes) must not stay allocated beside this frame's coarse level at large sizes
+        if 3 * h * w * self.num_disparities > _C2F_KEEP_BYTES:
+            sgm_interval.release_workspaces()
+        small = [cv2.resize(img, (wc, hc), interpolation=cv2.INTER_AREA) for img in (gl, gr)]
+        d0, nd = self.min_disparity, self.num_disparities
+        clo = d0 // f
+        chi = -(-(d0 + nd - 1) // f)
+        # sub-pixel refinement off: only the extremes of a neighbourhood are used, widened
+        # by whole coarse pixels
+        coarse = replace(self, min_disparity=clo, num_disparities=max(3, chi - clo + 1),
+                         coarse_to_fine=False, fill=False, refine_offsets=())
+        cd = coarse._match_gray(small[0], small[1], want_confidence=False).disparity
+        if 3 * h * w * nd > _C2F_KEEP_BYTES:
+            # the coarse level's cached volumes would stay allocated beside the fine ones
+            release_workspaces()
+        valid = np.isfinite(cd)
+        big = np.float32(1e9)
+        vmin = vmax = ok = None
+        # a small neighbourhood first; where it is mostly invalid (occlusions, weak texture)
+        # one C2F_WIDE_WINDOW times wider; the full range where that is mostly invalid too
+        for side in (C2F_WINDOW, C2F_WINDOW * C2F_WIDE_WINDOW):
+            k = np.ones((side, side), np.uint8)
+            lo_s = cv2.erode(np.where(valid, cd, big).astype(np.float32), k, borderType=cv2.BORDER_REPLICATE)
+            hi_s = cv2.dilate(np.where(valid, cd, -big).astype(np.float32), k, borderType=cv2.BORDER_REPLICATE)
+            ok_s = cv2.blur(valid.astype(np.float32), (side, side), borderType=cv2.BORDER_REPLICATE) >= C2F_MIN_VALID
+            if vmin is None:
+                vmin, vmax, ok = lo_s, hi_s, ok_s
+            else:
+                vmin = np.where(ok, vmin, lo_s)
+                vmax = np.where(ok, vmax, hi_s)
+                ok = ok | ok_s
+        sx = w / wc
+        margin = C2F_PIXEL_MARGIN * sx
+        top = d0 + nd
+        lo = np.where(ok, np.floor(vmin * sx - margin), d0).astype(np.int64)
+        hi = np.where(ok, np.ceil(vmax * sx + margin), top - 1).astype(np.int64)
+        # a match x - d left of the right image is never selectable: search at most one
+        # disparity beyond the largest x of the coarse column (that cell keeps the BORDER rule)
+        xmax = (np.arange(wc) + 1) * w // wc
+        hi = np.minimum(hi, xmax[None, :] + 1)
+        lo = np.clip(lo, d0, top - 1)
+        hi = np.clip(hi, lo, top - 1)
+        lo = d0 + (lo - d0) // C2F_LO_STEP * C2F_LO_STEP
+        width = -(-(hi - lo + 1) // _ALIGN) * _ALIGN
+        # move an interval that sticks out of the top back inside; wider than the range: all
+        lo = np.maximum(d0, np.minimum(lo, top - width))
+        cnt = np.minimum(width, top - lo)
+        return _PixelIntervals(lo.astype(np.int32), cnt.astype(np.int32), h, w)
+
+    def _pixel_stripes(self, h: int, w: int, iv):
+        """Stripes ``(y0, y1, e0, e1, iv, None, recompute)`` for per-pixel intervals.
+
+        A stripe's memory is counted whole: ragged volumes (2 bytes per cell for the sums,
+        +1 for stored census costs), :data:`_C2F_PIXEL_BYTES` per pixel (census codes,
+        gradients, intervals and offsets, selection outputs) and the kernel's row buffers.
+        One stripe with stored costs when that fits ``min(max_volume_mb, C2F_PIXEL_MB)``
+        MiB, else one with cost rows
+        recomputed per sweep, else stripes (recomputed costs) that each fit, extended by
+        ``stripe_overlap`` rows.
+        """
+        # the kernel's row buffers: 2 sweeps x 3 paths x 2 rows x (W + 3) x (A + 2) int16
+        amax = int(-(-int(iv.cnt.max()) // _ALIGN) * _ALIGN)
+        budget = min(self.max_volume_mb, C2F_PIXEL_MB) * (1 << 20) - 24 * (w + 3) * (amax + 2)
+        cells = iv.row_cells()
+        per_px = _C2F_PIXEL_BYTES * w
+        if int((3 * cells + per_px).sum()) <= budget:
+            return [(0, h, 0, h, iv, None, False)]
+        rows = 2 * cells + per_px
+        if int(rows.sum()) <= budget:
+            return [(0, h, 0, h, iv, None, True)]
+        ov = self.stripe_overlap
+        cum = np.concatenate([[0], np.cumsum(rows)])
+        out = []
+        y0 = 0
+        while y0 < h:
+            e0 = max(0, y0 - ov)
+            # the largest core whose extended rows fit the budget (at least 16 rows)
+            y1 = min(h, y0 + 16)
+            while y1 < h and cum[min(h, y1 + 1 + ov)] - cum[e0] <= budget:
+                y1 += 1
+            out.append((y0, y1, e0, min(h, y1 + ov), iv, None, True))
+            y0 = y1
+        return out
+
     def _c2f_stripes(self, h: int, w: int, bands):
         """Group consecutive bands into stripes with the fewest aggregated cells.
 
@@ -497,6 +642,13 @@ class SGBM:
         # census) for 4/5/8 paths; 16 paths use the path-family kernels of stereo.kernels.sgm.
         # Per-pixel inputs (census codes, gradients) are made for the stripe only.
         guide = np.ascontiguousarray(guide_l[e0:e1])
+        if isinstance(lo, _PixelIntervals):
+            (cl, cr), (gxl, gxr) = self._census_inputs(gl, gr, guide_l, guide_r, e0, e1)
+            los, cnts = lo.rows(e0, e1)
+            return interval_select_census(cl, cr, gxl, gxr, self.grad_weight, _GRAD_CAP, self._max_cost(),
+                                          guide, self.p1, lut, self.paths, self.min_disparity,
+                                          self.num_disparities, los, cnts, ratio, sub, lr,
+                                          recompute=recompute, core=core)
         if self.paths in SWEEP_PATHS and self.cost == "census":
             (cl, cr), (gxl, gxr) = self._census_inputs(gl, gr, guide_l, guide_r, e0, e1)
             return sweep_select_census(cl, cr, gxl, gxr, self.grad_weight, _GRAD_CAP, self._max_cost(),
@@ -579,3 +731,29 @@ def _to_uint8_pair(gl: np.ndarray, gr: np.ndarray):
     hi = max(int(gl.max()), int(gr.max()))
     shift = max(0, hi.bit_length() - 8)
     return (gl >> shift).astype(np.uint8), (gr >> shift).astype(np.uint8)
+
+
+class _PixelIntervals:
+    """Per-pixel disparity intervals kept at the coarse level and expanded per stripe.
+
+    ``lo``/``cnt`` (Hc, Wc) int32: interval start (px) and real count of each coarse pixel;
+    full-resolution pixel (y, x) takes coarse pixel (y * Hc // H, x * Wc // W).
+    """
+
+    def __init__(self, lo, cnt, h, w):
+        self.lo, self.cnt, self.h, self.w = lo, cnt, h, w
+        hc, wc = lo.shape
+        self.ys = (np.arange(h) * hc // h).astype(np.intp)
+        self.xs = (np.arange(w) * wc // w).astype(np.intp)
+
+    def rows(self, y0: int, y1: int):
+        """Full-resolution ``(lo, cnt)`` of rows y0:y1, (y1 - y0, W) int32."""
+        ys = self.ys[y0:y1]
+        return (np.ascontiguousarray(self.lo[ys][:, self.xs]),
+                np.ascontiguousarray(self.cnt[ys][:, self.xs]))
+
+    def row_cells(self) -> np.ndarray:
+        """Ragged cells of each full-resolution row (H,) int64."""
+        a = (self.cnt.astype(np.int64) + _ALIGN - 1) // _ALIGN * _ALIGN
+        per_col = np.bincount(self.xs, minlength=self.lo.shape[1])
+        return (a @ per_col)[self.ys]

@@ -414,3 +414,108 @@ def naive_jump_band(disp, jump):
         for x in range(w):
             band[y, x] = touch[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2].any() and np.isfinite(d[y, x])
     return band
+
+
+# --------------------------------------------------------------------------------------
+# SGM with a disparity interval per pixel (stereo/kernels/sgm_interval.py)
+
+def naive_sgm_interval_path(cost, guide, p1, p2lut, dy, dx, lo, cnt, min_disparity):
+    """L_r of one path direction with per-pixel intervals, as a dict {(y, x): {d: L}}.
+
+    ``cost``: (H, W, D) over the user's range; pixel p holds d in [lo[p], lo[p] + cnt[p]).
+    L(p, d) = C(p, d) + min(L(q, d), L(q, d +- 1) + P1, m_q + P2(p)) - m_q, with L(q, d') =
+    inf for d' outside q's interval and m_q the minimum over q's interval; L(p) = C(p)
+    where q = p - (dy, dx) is outside the image.
+    """
+    h, w, _ = cost.shape
+    out = {}
+    ys = range(h) if dy >= 0 else range(h - 1, -1, -1)
+    xs = list(range(w)) if dx >= 0 else list(range(w - 1, -1, -1))
+    for y in ys:
+        for x in xs:
+            ds = range(int(lo[y, x]), int(lo[y, x]) + int(cnt[y, x]))
+            c = {d: int(cost[y, x, d - min_disparity]) for d in ds}
+            qy, qx = y - dy, x - dx
+            if not (0 <= qy < h and 0 <= qx < w):
+                out[y, x] = c
+                continue
+            prev = out[qy, qx]
+            pm = min(prev.values())
+            p2 = int(p2lut[abs(int(guide[y, x]) - int(guide[qy, qx]))])
+            inf = float("inf")
+            lv = {}
+            for d in ds:
+                best = min(prev.get(d, inf), prev.get(d - 1, inf) + p1, prev.get(d + 1, inf) + p1,
+                           pm + p2)
+                lv[d] = c[d] + int(best) - pm
+            out[y, x] = lv
+    return out
+
+
+def naive_select_interval(cost, guide, p1, p2lut, paths, min_disparity, lo, cnt,
+                          uniqueness_ratio=5, subpixel="equiangular", lr_max_diff=1.0):
+    """Sum of the paths of SGM_DIRECTIONS[paths] with per-pixel intervals, then the selection
+    rules over each pixel's interval (edges of the interval -> OUT_OF_RANGE; cells whose
+    match leaves the right image are sentinels; the right image's winner per column over all
+    left pixels whose interval reaches it, ties to the smallest d).
+    Returns (disparity, mask, best, second, lr_distance) like naive_select."""
+    h, w, _ = cost.shape
+    paths_l = [naive_sgm_interval_path(cost, guide, p1, p2lut, dy, dx, lo, cnt, min_disparity)
+               for dy, dx in SGM_DIRECTIONS[paths]]
+    sent = 65535
+    disp = np.full((h, w), np.nan, np.float32)
+    mask = np.zeros((h, w), np.uint8)
+    best_out = np.full((h, w), sent, np.int32)
+    second_out = np.full((h, w), sent, np.int32)
+    lrd = np.full((h, w), np.nan, np.float32)
+    mode = _SUB[subpixel]
+    for y in range(h):
+        tot = {}
+        for x in range(w):
+            s = {}
+            for d in range(int(lo[y, x]), int(lo[y, x]) + int(cnt[y, x])):
+                s[d] = sent if not 0 <= x - d < w else sum(p[y, x][d] for p in paths_l) % 65536
+            tot[x] = s
+        right = {}
+        for x in range(w):
+            for d, c in tot[x].items():
+                xr = x - d
+                if 0 <= xr < w and (xr not in right or (c, d) < right[xr]):
+                    right[xr] = (c, d)
+        for x in range(w):
+            l0, nd = int(lo[y, x]), int(cnt[y, x])
+            c = [tot[x][l0 + k] for k in range(nd)]
+            if min(c) == sent:
+                mask[y, x] = BORDER
+                continue
+            kb = int(np.argmin(c))
+            b = c[kb]
+            others = [c[k] for k in range(nd) if abs(k - kb) > 1]
+            second = min(others) if others else sent
+            best_out[y, x], second_out[y, x] = b, second
+            m = 0
+            if kb == 0 or kb == nd - 1:
+                m |= OUT_OF_RANGE
+            if (kb > 0 and c[kb - 1] == sent) or (kb < nd - 1 and c[kb + 1] == sent):
+                m |= BORDER
+            if uniqueness_ratio > 0 and any(o != sent and o * (100 - uniqueness_ratio) < b * 100
+                                             for o in others):
+                m |= NOT_UNIQUE
+            off = 0.0
+            if mode and 0 < kb < nd - 1 and c[kb - 1] != sent and c[kb + 1] != sent:
+                cm, cp = c[kb - 1], c[kb + 1]
+                den = 2 * (cm - 2 * b + cp) if mode == 1 else 2 * (max(cm, cp) - b)
+                if den > 0:
+                    off = min(0.5, max(-0.5, (cm - cp) / den))
+            d = np.float32(float(l0 + kb) + off)
+            if lr_max_diff >= 0:
+                xr = int(math.floor(x - float(d) + 0.5))
+                if 0 <= xr < w and xr in right and right[xr][0] != sent:
+                    dist = abs(float(d) - float(right[xr][1]))
+                    lrd[y, x] = np.float32(dist)
+                    if dist > lr_max_diff:
+                        m |= LR_MISMATCH
+            mask[y, x] = m
+            if m == 0:
+                disp[y, x] = d
+    return disp, mask, best_out, second_out, lrd

@@ -31,6 +31,9 @@ def _pair(h=96, w=160, shift=7, seed=3):
 
 
 def _with_bands(monkeypatch, fn):
+    # the band scheme (used for SAD/BT costs and 16 paths; census with 4/5/8 paths uses
+    # per-pixel intervals, tests/test_sgm_interval.py), forced for every cost here
+    monkeypatch.setattr(SGBM, "_pixel_intervals", lambda self, gl, gr: None)
     monkeypatch.setattr(SGBM, "_coarse_intervals", lambda self, gl, gr: fn(self, gl.shape[0]))
 
 
