@@ -364,7 +364,9 @@ def _sum_volume(shape, reuse):
         return np.empty(shape, dtype=np.uint16)
     buf = getattr(_WORKSPACE, "buf", None)
     if buf is None or buf.size < n:
-        _WORKSPACE.buf = None          # release the old one before allocating
+        # release the old one before allocating (the local name held it too: both were
+        # alive at once, raising the peak by the old volume's size)
+        _WORKSPACE.buf = buf = None
         buf = np.empty(n, dtype=np.uint16)
         _WORKSPACE.buf = buf
     return buf[:n].reshape(shape)
