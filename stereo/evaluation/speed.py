@@ -19,7 +19,9 @@ machine hits them alike; Mcells/s = W * H * D / wall time; fps = 1 / wall time. 
 methods use all cores (Numba's and OpenCV's defaults). Compare methods within one run
 (ratios), not across runs: timings on a shared machine drift.
 
-Methods: ``ours-sgbm`` (:class:`stereo.sgbm.SGBM` defaults), ``ours-realtime``
+Methods: ``ours-sgbm`` (:class:`stereo.sgbm.SGBM` defaults, ``compute()``: the NaN map a
+robot uses, without the dense fill that the accuracy bench's ``ours-sgbm`` adds; that
+bench's ``ours-sgbm-sparse`` is this matcher), ``ours-realtime``
 (``SGBM.preset("realtime")``), ``opencv-sgbm`` / ``opencv-3way`` / ``opencv-hh``
 (``cv2.StereoSGBM`` block 5, P1 = 8*25, P2 = 32*25, uniqueness 10, speckle 100/2,
 disp12MaxDiff 1, grey input) and ``opencv-bm`` (``cv2.StereoBM`` block 9).
