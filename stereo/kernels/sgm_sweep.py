@@ -70,6 +70,7 @@ from .. import flags
 from .select import lr_column, lr_rule, pixel_rules
 from .census import CHUNK, census_cost_row_at
 from .sgm import BIG, _mark_row_outside, padded_count
+from .sgm_simd import path_steps_1, path_steps_2, path_steps_4
 
 _BORDER = int(flags.BORDER)
 
@@ -79,100 +80,6 @@ SWEEP_PATHS = (4, 5, 8)
 # Directions carried by each sweep besides its horizontal path: bit 0 vertical, bit 1 both
 # diagonals. Downward sweep: from above; upward sweep: from below.
 _DIRS = {4: (1, 1), 5: (3, 0), 8: (3, 3)}
-
-
-@njit(cache=True, inline="always")
-def _step4(c, hs, hm, hd, vs, vm, vd, as_, am, ad, bs, bm, bd, p1, p2h, p2v, p2a, p2b,
-           part, out, nd):
-    # Four SGM path steps fused in one pass over the disparities (the cost row is read
-    # once and the sum written once). Each is exactly sgm._step: src/dst buffers hold
-    # Dp+2 entries with BIG at 0 and nd+1; every operand is cast back to int16 so LLVM
-    # keeps 16-bit lanes. out = part + sum of the four (uint16, wraps like the real sum:
-    # the total of all paths fits in 16 bits, checked by the public API).
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    vm16 = np.int16(vm)
-    am16 = np.int16(am)
-    bm16 = np.int16(bm)
-    hj = np.int16(hm16 + p2h)
-    vj = np.int16(vm16 + p2v)
-    aj = np.int16(am16 + p2a)
-    bj = np.int16(bm16 + p2b)
-    mh = BIG
-    mv = BIG
-    ma = BIG
-    mb = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        x2 = np.int16(min(vs[j], vs[j + 2]) + q1)
-        v2 = np.int16(np.int16(min(min(vs[j + 1], x2), vj) - vm16) + cj)
-        x3 = np.int16(min(as_[j], as_[j + 2]) + q1)
-        v3 = np.int16(np.int16(min(min(as_[j + 1], x3), aj) - am16) + cj)
-        x4 = np.int16(min(bs[j], bs[j + 2]) + q1)
-        v4 = np.int16(np.int16(min(min(bs[j + 1], x4), bj) - bm16) + cj)
-        hd[j + 1] = v1
-        vd[j + 1] = v2
-        ad[j + 1] = v3
-        bd[j + 1] = v4
-        mh = min(mh, v1)
-        mv = min(mv, v2)
-        ma = min(ma, v3)
-        mb = min(mb, v4)
-        out[j] = np.uint16(part[j] + np.uint16(np.int16(np.int16(v1 + v2) + np.int16(v3 + v4))))
-    hd[nd + 1] = BIG
-    vd[nd + 1] = BIG
-    ad[nd + 1] = BIG
-    bd[nd + 1] = BIG
-    return mh, mv, ma, mb
-
-
-@njit(cache=True, inline="always")
-def _step2(c, hs, hm, hd, vs, vm, vd, p1, p2h, p2v, part, out, nd):
-    # _step4 with the horizontal and the vertical path only
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    vm16 = np.int16(vm)
-    hj = np.int16(hm16 + p2h)
-    vj = np.int16(vm16 + p2v)
-    mh = BIG
-    mv = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        x2 = np.int16(min(vs[j], vs[j + 2]) + q1)
-        v2 = np.int16(np.int16(min(min(vs[j + 1], x2), vj) - vm16) + cj)
-        hd[j + 1] = v1
-        vd[j + 1] = v2
-        mh = min(mh, v1)
-        mv = min(mv, v2)
-        out[j] = np.uint16(part[j] + np.uint16(np.int16(v1 + v2)))
-    hd[nd + 1] = BIG
-    vd[nd + 1] = BIG
-    return mh, mv
-
-
-@njit(cache=True, inline="always")
-def _step1(c, hs, hm, hd, p1, p2h, part, out, nd):
-    # _step4 with the horizontal path only
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    hj = np.int16(hm16 + p2h)
-    mh = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        hd[j + 1] = v1
-        mh = min(mh, v1)
-        out[j] = np.uint16(part[j] + np.uint16(v1))
-    hd[nd + 1] = BIG
-    return mh
 
 
 @njit(cache=True, inline="always")
@@ -225,7 +132,10 @@ def _row1(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd):
     for x in range(w):
         hc = x & 1
         p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[max(x - 1, 0)]))]
-        hmin = _step1(cost_row[x], hb[hc ^ 1], hmin, hb[hc], p1, p2h, part[x * pmul], out_row[x], nd)
+        hd = hb[hc]
+        hmin = path_steps_1(cost_row[x], part[x * pmul], out_row[x], (hb[hc ^ 1],), (hd,),
+                            (hmin,), (p2h,), p1)
+        hd[nd + 1] = BIG
 
 
 @njit(cache=True)
@@ -239,9 +149,13 @@ def _row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
         gx = np.int32(g[x])
         p2h = p2lut[abs(gx - np.int32(g[max(x - 1, 0)]))]
         p2v = p2lut[abs(gx - np.int32(gp[x]))]
-        hmin, m1 = _step2(cost_row[x], hb[hc ^ 1], hmin, hb[hc], rb[0, prv, x + 1],
-                          rm[0, prv, x + 1], rb[0, cur, x + 1], p1, p2h, p2v, part[x * pmul],
-                          out_row[x], nd)
+        hd = hb[hc]
+        vd = rb[0, cur, x + 1]
+        hmin, m1 = path_steps_2(cost_row[x], part[x * pmul], out_row[x],
+                                (hb[hc ^ 1], rb[0, prv, x + 1]), (hd, vd),
+                                (hmin, rm[0, prv, x + 1]), (p2h, p2v), p1)
+        hd[nd + 1] = BIG
+        vd[nd + 1] = BIG
         rm[0, cur, x + 1] = m1
 
 
@@ -258,11 +172,18 @@ def _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
         p2v = p2lut[abs(gx - np.int32(gp[x]))]
         p2a = p2lut[abs(gx - np.int32(gp[max(x - 1, 0)]))]
         p2b = p2lut[abs(gx - np.int32(gp[min(x + 1, w - 1)]))]
-        hmin, m1, m2, m3 = _step4(cost_row[x], hb[hc ^ 1], hmin, hb[hc], rb[0, prv, x + 1],
-                                  rm[0, prv, x + 1], rb[0, cur, x + 1], rb[1, prv, x],
-                                  rm[1, prv, x], rb[1, cur, x + 1], rb[2, prv, x + 2],
-                                  rm[2, prv, x + 2], rb[2, cur, x + 1], p1, p2h, p2v, p2a, p2b,
-                                  part[x * pmul], out_row[x], nd)
+        hd = hb[hc]
+        vd = rb[0, cur, x + 1]
+        ad = rb[1, cur, x + 1]
+        bd = rb[2, cur, x + 1]
+        hmin, m1, m2, m3 = path_steps_4(
+            cost_row[x], part[x * pmul], out_row[x],
+            (hb[hc ^ 1], rb[0, prv, x + 1], rb[1, prv, x], rb[2, prv, x + 2]), (hd, vd, ad, bd),
+            (hmin, rm[0, prv, x + 1], rm[1, prv, x], rm[2, prv, x + 2]), (p2h, p2v, p2a, p2b), p1)
+        hd[nd + 1] = BIG
+        vd[nd + 1] = BIG
+        ad[nd + 1] = BIG
+        bd[nd + 1] = BIG
         rm[0, cur, x + 1] = m1
         rm[1, cur, x + 1] = m2
         rm[2, cur, x + 1] = m3

@@ -1,0 +1,161 @@
+"""SGM path steps as explicit 16-bit vector code (LLVM IR emitted through a Numba intrinsic).
+
+:func:`path_steps` does, for one pixel, ``k`` (1, 2 or 4) SGM path steps in one pass over
+the disparities, exactly what the scalar loop of :mod:`stereo.kernels.sgm_sweep`'s
+``_step4`` describes (same wrapping 16-bit arithmetic, same signed minima, same padding
+lanes), so the results are bit-identical. Why not let LLVM vectorise the scalar loop:
+it cannot prove that the ~10 row slices (cost, 2 buffers per path, partial sum, output)
+do not overlap, so every pixel ran ~250 scalar instructions of run-time overlap checks
+before the vector loop, and at D = 64-96 the vector loop itself only ran 2-3 times
+(plus an 8-lane tail). The callers guarantee that the slices do not overlap; the code
+here uses 32-lane vectors (64 bytes, one AVX-512 register) and one 16-lane block for the
+rest (the padded disparity count is a multiple of 16), and reduces the path minima once
+per pixel.
+
+Per path ``p`` with source buffer ``s`` (``Dp + 2`` entries, BIG at 0 and ``nd + 1``),
+destination ``t``, previous minimum ``m`` and ``j2 = m + P2``:
+``t[j + 1] = min(s[j + 1], min(s[j], s[j + 2]) + P1, j2) - m + c[j]`` for ``j < Dp``;
+``out[j] = part[j] + sum_p t_p[j + 1]`` (uint16, wrapping); returns ``min_j t_p[j + 1]``.
+The caller writes the BIG sentinel at ``t[nd + 1]`` afterwards (as the scalar code).
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+_I16 = ir.IntType(16)
+_I8 = ir.IntType(8)
+_I64 = ir.IntType(64)
+_BIG = 16383
+
+
+def _ptr(context, builder, aryty, val):
+    return context.make_array(aryty)(context, builder, val).data
+
+
+def _vload(builder, base, etype, idx, n):
+    p = builder.gep(base, [idx], inbounds=True, source_etype=etype)
+    vt = ir.VectorType(etype, n)
+    p = builder.bitcast(p, vt.as_pointer())
+    return builder.load(p, typ=vt, align=1)
+
+
+def _vstore(builder, val, base, etype, idx):
+    p = builder.gep(base, [idx], inbounds=True, source_etype=etype)
+    p = builder.bitcast(p, val.type.as_pointer())
+    builder.store(val, p, align=1)
+
+
+def _splat(builder, scalar, n):
+    vt = ir.VectorType(scalar.type, n)
+    v = builder.insert_element(ir.Constant(vt, ir.Undefined), scalar, ir.Constant(_I64, 0))
+    return builder.shuffle_vector(v, ir.Constant(vt, ir.Undefined),
+                                  ir.Constant(ir.VectorType(ir.IntType(32), n), [0] * n))
+
+
+def _smin(builder, a, b):
+    return builder.select(builder.icmp_signed("<", a, b), a, b)
+
+
+def _reduce_smin(builder, v):
+    n = v.type.count
+    mod = builder.module
+    fnty = ir.FunctionType(_I16, [v.type])
+    fn = cgutils.get_or_insert_function(mod, fnty, f"llvm.vector.reduce.smin.v{n}i16")
+    return builder.call(fn, [v])
+
+
+def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs):
+    # one block of n lanes at disparity j; returns the updated minima accumulators
+    q1v = _splat(builder, q1, n)
+    cj = builder.zext(_vload(builder, c, _I8, j, n), ir.VectorType(_I16, n))
+    total = None
+    new_accs = []
+    one = ir.Constant(_I64, 1)
+    two = ir.Constant(_I64, 2)
+    for s, t, m, jj, acc in zip(srcs, dsts, ms, js, accs):
+        s0 = _vload(builder, s, _I16, j, n)
+        s1 = _vload(builder, s, _I16, builder.add(j, one), n)
+        s2 = _vload(builder, s, _I16, builder.add(j, two), n)
+        x = builder.add(_smin(builder, s0, s2), q1v)
+        v = _smin(builder, _smin(builder, s1, x), _splat(builder, jj, n))
+        v = builder.add(builder.sub(v, _splat(builder, m, n)), cj)
+        _vstore(builder, v, t, _I16, builder.add(j, one))
+        new_accs.append(_smin(builder, acc, v) if acc is not None else v)
+        total = v if total is None else builder.add(total, v)
+    pv = _vload(builder, part, _I16, j, n)
+    _vstore(builder, builder.add(pv, total), out, _I16, j)
+    return new_accs
+
+
+def _make(k):
+    def impl(typingctx, c, part, out, srcs, dsts, mins, p2s, p1):
+        ret = types.int16 if k == 1 else types.UniTuple(types.int16, k)
+        sig = ret(c, part, out, srcs, dsts, mins, p2s, p1)
+
+        def codegen(context, builder, signature, args):
+            c_v, part_v, out_v, srcs_v, dsts_v, mins_v, p2s_v, p1_v = args
+            cp = _ptr(context, builder, c, c_v)
+            pp = _ptr(context, builder, part, part_v)
+            op = _ptr(context, builder, out, out_v)
+            sp = [_ptr(context, builder, srcs[i], builder.extract_value(srcs_v, i)) for i in range(k)]
+            dp = [_ptr(context, builder, dsts[i], builder.extract_value(dsts_v, i)) for i in range(k)]
+            ms = [builder.trunc(context.cast(builder, builder.extract_value(mins_v, i), mins[i],
+                                             types.int64), _I16) for i in range(k)]
+            p2 = [builder.trunc(context.cast(builder, builder.extract_value(p2s_v, i), p2s[i],
+                                             types.int64), _I16) for i in range(k)]
+            js = [builder.add(m, q) for m, q in zip(ms, p2)]
+            q1 = builder.trunc(context.cast(builder, p1_v, p1, types.int64), _I16)
+            ndp = cgutils.unpack_tuple(builder, context.make_array(c)(context, builder, c_v).shape, 1)[0]
+            big32 = ir.Constant(ir.VectorType(_I16, 32), [_BIG] * 32)
+            nfull = builder.and_(ndp, ir.Constant(_I64, ~31))
+            # 32-lane loop
+            pre = builder.block
+            head = builder.append_basic_block("sgm.head")
+            body = builder.append_basic_block("sgm.body")
+            tail = builder.append_basic_block("sgm.tail")
+            builder.branch(head)
+            builder.position_at_end(head)
+            jphi = builder.phi(_I64)
+            jphi.add_incoming(ir.Constant(_I64, 0), pre)
+            aphis = []
+            for i in range(k):
+                a = builder.phi(big32.type)
+                a.add_incoming(big32, pre)
+                aphis.append(a)
+            builder.cbranch(builder.icmp_unsigned("<", jphi, nfull), body, tail)
+            builder.position_at_end(body)
+            new = _block(builder, 32, jphi, cp, pp, op, sp, dp, q1, ms, js, aphis)
+            jn = builder.add(jphi, ir.Constant(_I64, 32))
+            jphi.add_incoming(jn, builder.block)
+            for a, v in zip(aphis, new):
+                a.add_incoming(v, builder.block)
+            builder.branch(head)
+            builder.position_at_end(tail)
+            res = [_reduce_smin(builder, a) for a in aphis]
+            # the remaining 16 lanes, if any (Dp is a multiple of 16)
+            with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+                r16 = _block(builder, 16, nfull, cp, pp, op, sp, dp, q1, ms, js, [None] * k)
+                r16 = [_smin(builder, r, _reduce_smin(builder, v)) for r, v in zip(res, r16)]
+                rblock = builder.block
+            out_vals = []
+            for r, r2 in zip(res, r16):
+                phi = builder.phi(_I16)
+                phi.add_incoming(r, tail)
+                phi.add_incoming(r2, rblock)
+                out_vals.append(phi)
+            if k == 1:
+                return out_vals[0]
+            return context.make_tuple(builder, ret, out_vals)
+
+        return sig, codegen
+
+    return impl
+
+
+path_steps_1 = intrinsic(_make(1))
+path_steps_2 = intrinsic(_make(2))
+path_steps_4 = intrinsic(_make(4))
