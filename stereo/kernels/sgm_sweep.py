@@ -95,125 +95,132 @@ def _reset(buf):
 def _sweep_row(y, dy, final, dirs, cost_row, guide, p1, p2lut, hb, rb, rm, zero, part_row,
                out_row, nd):
     # One row of a sweep whose rows are visited in the sense dy (+1 downward, -1 upward);
-    # pixels are always walked left to right in the arrays given (the upward sweep gets
-    # mirrored rows, see _sweep). Path buffers: hb (2, Dp+2) for the horizontal path (by
-    # step parity); rb (3, 2, W+2, Dp+2) row buffers of the vertical / diagonal a (from x-1)
-    # / diagonal b (from x+1) paths, by row parity, pixel x at index x+1 (columns 0 and W+1
-    # stay reset: a diagonal entering the image starts there); rm (3, 2, W+2) their minima.
-    # With ``final``, ``part_row`` (W, Dp) is added to this sweep's sums; otherwise ``zero``
-    # (1, Dp) is. The result goes to ``out_row`` (W, Dp). One loop per path set, no array
-    # variable reassigned and no branch on the path set inside the pixel loop: both
-    # defeated vectorisation or added per-pixel cost (measured).
+    # the downward sweep walks the pixels left to right, the upward one right to left
+    # (sense sx = dy). Path buffers: hb (2, Dp+2) for the horizontal path (by step
+    # parity); rb (3, 2, W+2, Dp+2) row buffers of the vertical / diagonal a (from x - sx)
+    # / diagonal b (from x + sx) paths, by row parity, pixel x at index x+1 (columns 0 and
+    # W+1 stay reset: a diagonal entering the image starts there); rm (3, 2, W+2) their
+    # minima. With ``final``, ``part_row`` (W, Dp) is added to this sweep's sums;
+    # otherwise ``zero`` (1, Dp) is. The result goes to ``out_row`` (W, Dp). One loop per
+    # path set, no array variable reassigned and no branch on the path set inside the
+    # pixel loop: both defeated vectorisation or added per-pixel cost (measured).
     h = guide.shape[0]
     g = guide[y]
     yp = y - dy
     gp = guide[yp] if 0 <= yp < h else guide[y]
     _reset(hb[1])
-    if final:
+    part = part_row if final else zero
+    pmul = 1 if final else 0
+    if dy > 0:
         if dirs == 0:
-            _row1(cost_row, g, p1, p2lut, hb, part_row, 1, out_row, nd)
+            _row1_lr(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd)
         elif dirs == 1:
-            _row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
+            _row2_lr(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd)
         else:
-            _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
+            _row4_lr(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd)
     else:
         if dirs == 0:
-            _row1(cost_row, g, p1, p2lut, hb, zero, 0, out_row, nd)
+            _row1_rl(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd)
         elif dirs == 1:
-            _row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+            _row2_rl(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd)
         else:
-            _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+            _row4_rl(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd)
 
 
-@njit(cache=True)
-def _row1(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd):
-    w = cost_row.shape[0]
-    hmin = np.int16(0)
-    for x in range(w):
-        hc = x & 1
-        p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[max(x - 1, 0)]))]
-        hd = hb[hc]
-        hmin = path_steps_1(cost_row[x], part[x * pmul], out_row[x], (hb[hc ^ 1],), (hd,),
-                            (hmin,), (p2h,), p1)
-        hd[nd + 1] = BIG
+# The row walks: step i visits pixel x = i (sx = 1) or W - 1 - i (sx = -1); the
+# horizontal path comes from x - sx. (With the scalar step loops of earlier versions the
+# right-to-left walk compiled several times slower and the upward sweep ran on mirrored
+# row copies; the explicit vector steps of sgm_simd do not care.)
+
+def _row_walks(sx):
+    # the three row walks for a literal sense sx (a compile-time constant: the index
+    # arithmetic folds; measured faster than a run-time sense)
+    @njit(cache=True)
+    def row1(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd):
+        w = cost_row.shape[0]
+        hmin = np.int16(0)
+        for i in range(w):
+            x = i if sx > 0 else w - 1 - i
+            hc = i & 1
+            p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[min(max(x - sx, 0), w - 1)]))]
+            hd = hb[hc]
+            hmin = path_steps_1(cost_row[x], part[x * pmul], out_row[x], (hb[hc ^ 1],), (hd,),
+                                (hmin,), (p2h,), p1)
+            hd[nd + 1] = BIG
 
 
-@njit(cache=True)
-def _row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
-    w = cost_row.shape[0]
-    cur = y & 1
-    prv = cur ^ 1
-    hmin = np.int16(0)
-    for x in range(w):
-        hc = x & 1
-        gx = np.int32(g[x])
-        p2h = p2lut[abs(gx - np.int32(g[max(x - 1, 0)]))]
-        p2v = p2lut[abs(gx - np.int32(gp[x]))]
-        hd = hb[hc]
-        vd = rb[0, cur, x + 1]
-        hmin, m1 = path_steps_2(cost_row[x], part[x * pmul], out_row[x],
-                                (hb[hc ^ 1], rb[0, prv, x + 1]), (hd, vd),
-                                (hmin, rm[0, prv, x + 1]), (p2h, p2v), p1)
-        hd[nd + 1] = BIG
-        vd[nd + 1] = BIG
-        rm[0, cur, x + 1] = m1
+    @njit(cache=True)
+    def row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
+        w = cost_row.shape[0]
+        cur = y & 1
+        prv = cur ^ 1
+        hmin = np.int16(0)
+        for i in range(w):
+            x = i if sx > 0 else w - 1 - i
+            hc = i & 1
+            gx = np.int32(g[x])
+            p2h = p2lut[abs(gx - np.int32(g[min(max(x - sx, 0), w - 1)]))]
+            p2v = p2lut[abs(gx - np.int32(gp[x]))]
+            hd = hb[hc]
+            vd = rb[0, cur, x + 1]
+            hmin, m1 = path_steps_2(cost_row[x], part[x * pmul], out_row[x],
+                                    (hb[hc ^ 1], rb[0, prv, x + 1]), (hd, vd),
+                                    (hmin, rm[0, prv, x + 1]), (p2h, p2v), p1)
+            hd[nd + 1] = BIG
+            vd[nd + 1] = BIG
+            rm[0, cur, x + 1] = m1
 
 
-@njit(cache=True)
-def _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
-    w = cost_row.shape[0]
-    cur = y & 1
-    prv = cur ^ 1
-    hmin = np.int16(0)
-    for x in range(w):
-        hc = x & 1
-        gx = np.int32(g[x])
-        p2h = p2lut[abs(gx - np.int32(g[max(x - 1, 0)]))]
-        p2v = p2lut[abs(gx - np.int32(gp[x]))]
-        p2a = p2lut[abs(gx - np.int32(gp[max(x - 1, 0)]))]
-        p2b = p2lut[abs(gx - np.int32(gp[min(x + 1, w - 1)]))]
-        hd = hb[hc]
-        vd = rb[0, cur, x + 1]
-        ad = rb[1, cur, x + 1]
-        bd = rb[2, cur, x + 1]
-        hmin, m1, m2, m3 = path_steps_4(
-            cost_row[x], part[x * pmul], out_row[x],
-            (hb[hc ^ 1], rb[0, prv, x + 1], rb[1, prv, x], rb[2, prv, x + 2]), (hd, vd, ad, bd),
-            (hmin, rm[0, prv, x + 1], rm[1, prv, x], rm[2, prv, x + 2]), (p2h, p2v, p2a, p2b), p1)
-        hd[nd + 1] = BIG
-        vd[nd + 1] = BIG
-        ad[nd + 1] = BIG
-        bd[nd + 1] = BIG
-        rm[0, cur, x + 1] = m1
-        rm[1, cur, x + 1] = m2
-        rm[2, cur, x + 1] = m3
+    @njit(cache=True)
+    def row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
+        w = cost_row.shape[0]
+        cur = y & 1
+        prv = cur ^ 1
+        hmin = np.int16(0)
+        for i in range(w):
+            x = i if sx > 0 else w - 1 - i
+            xa = x - sx                     # diagonal a comes from (y - dy, xa), b from (y - dy, xb)
+            xb = x + sx
+            hc = i & 1
+            gx = np.int32(g[x])
+            p2h = p2lut[abs(gx - np.int32(g[min(max(xa, 0), w - 1)]))]
+            p2v = p2lut[abs(gx - np.int32(gp[x]))]
+            p2a = p2lut[abs(gx - np.int32(gp[min(max(xa, 0), w - 1)]))]
+            p2b = p2lut[abs(gx - np.int32(gp[min(max(xb, 0), w - 1)]))]
+            hd = hb[hc]
+            vd = rb[0, cur, x + 1]
+            ad = rb[1, cur, x + 1]
+            bd = rb[2, cur, x + 1]
+            hmin, m1, m2, m3 = path_steps_4(
+                cost_row[x], part[x * pmul], out_row[x],
+                (hb[hc ^ 1], rb[0, prv, x + 1], rb[1, prv, xa + 1], rb[2, prv, xb + 1]),
+                (hd, vd, ad, bd),
+                (hmin, rm[0, prv, x + 1], rm[1, prv, xa + 1], rm[2, prv, xb + 1]),
+                (p2h, p2v, p2a, p2b), p1)
+            hd[nd + 1] = BIG
+            vd[nd + 1] = BIG
+            ad[nd + 1] = BIG
+            bd[nd + 1] = BIG
+            rm[0, cur, x + 1] = m1
+            rm[1, cur, x + 1] = m2
+            rm[2, cur, x + 1] = m3
+
+    return row1, row2, row4
 
 
-@njit(cache=True, inline="always")
-def _mirror(src, dst):
-    # dst[x] = src[W - 1 - x] for (W, Dp) rows
-    w = src.shape[0]
-    n = src.shape[1]
-    for x in range(w):
-        s = src[w - 1 - x]
-        d = dst[x]
-        for j in range(n):
-            d[j] = s[j]
+_row1_lr, _row2_lr, _row4_lr = _row_walks(1)
+_row1_rl, _row2_rl, _row4_rl = _row_walks(-1)
 
 
 @njit(cache=True)
 def _sweep(t, rows_from, rows_to, final, dirs, use_volume, volume, code_l, code_r, grad_l, grad_r,
-           guide, guide_m, p1, p2lut, min_disparity, nd, grad_weight, grad_cap, invalid_cost,
-           rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rkey, total, cm, pm, om,
+           guide, p1, p2lut, min_disparity, nd, grad_weight, grad_cap, invalid_cost,
+           rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rkey, total,
            ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist, sel_lo, sel_hi):
     # Rows rows_from, ..., rows_to - dy of sweep t (t = 0 downward, 1 upward). Census
     # costs are computed in phase 1 only, by whichever sweep reaches the row first, and
     # stored in ``volume`` for the other sweep (1 byte per cell written and read back is
     # cheaper than computing the census cost twice).
-    # The upward sweep walks its rows right to left by running the same left-to-right
-    # code on mirrored copies (cost row -> cm, partial sums -> pm, its output om mirrored
-    # back, guide_m = mirrored guide): the compiled right-to-left loop ran several times
-    # slower (measured), the copies stay in L1/L2 and cost little.
     # use_volume: 1 read the given cost volume; 0 census costs stored in phase 1, read in
     # phase 2; 2 census costs recomputed by each sweep into its row buffer crow[t] (no
     # volume: a third less memory per cell for about 0.15 ns more per cell).
@@ -229,24 +236,12 @@ def _sweep(t, rows_from, rows_to, final, dirs, use_volume, volume, code_l, code_
                 census_cost_row_at(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight,
                             grad_cap, invalid_cost, rev[t], grev[t], ctmp[t], volume[y])
             cost_row = volume[y]
-        if t == 0:
-            if final:
-                _sweep_row(y, dy, True, dirs, cost_row, guide, p1, p2lut, hb[t], rb[t], rm[t],
-                           zero, total[y], fin[t], nd)
-            else:
-                _sweep_row(y, dy, False, dirs, cost_row, guide, p1, p2lut, hb[t], rb[t], rm[t],
-                           zero, total[y], total[y], nd)
+        if final:
+            _sweep_row(y, dy, True, dirs, cost_row, guide, p1, p2lut, hb[t], rb[t], rm[t], zero,
+                       total[y], fin[t], nd)
         else:
-            _mirror(cost_row, cm)
-            if final:
-                _mirror(total[y], pm)
-                _sweep_row(y, dy, True, dirs, cm, guide_m, p1, p2lut, hb[t], rb[t], rm[t], zero,
-                           pm, om, nd)
-                _mirror(om, fin[t])
-            else:
-                _sweep_row(y, dy, False, dirs, cm, guide_m, p1, p2lut, hb[t], rb[t], rm[t], zero,
-                           pm, om, nd)
-                _mirror(om, total[y])
+            _sweep_row(y, dy, False, dirs, cost_row, guide, p1, p2lut, hb[t], rb[t], rm[t], zero,
+                       total[y], total[y], nd)
         if final and sel_lo <= y < sel_hi:
             _mark_row_outside(fin[t], min_disparity, nd)
             select_row_u16(fin[t], nd, min_disparity, ratio, subpixel, lr_max_diff, disp[y],
@@ -359,13 +354,6 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
     ctmp = np.empty((2, nd + CHUNK), np.uint8)
     crow = np.empty((2, w if use_volume == 2 else 1, ndp), np.uint8)
     hb = np.full((2, 2, ndp + 2), BIG, np.int16)   # entries 0 and Dp+1 are never written
-    cm = np.empty((w, ndp), np.uint8)                # mirrored rows of the upward sweep
-    pm = np.empty((w, ndp), np.uint16)
-    om = np.empty((w, ndp), np.uint16)
-    guide_m = np.empty((h, w), np.uint8)
-    for y in range(h):
-        for x in range(w):
-            guide_m[y, x] = guide[y, w - 1 - x]
     rb = np.zeros((2, 3, 2, w + 2, ndp + 2), np.int16)
     rb[:, :, :, :, 0] = BIG
     rb[:, :, :, :, ndp + 1] = BIG
@@ -385,8 +373,8 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
             else:
                 a, b = (h - 1, mid - 1) if not final else (mid - 1, min(mid, core_lo) - 1)
             _sweep(np.int64(t), a, b, final, dirs, use_volume, volume, code_l, code_r, grad_l,
-                   grad_r, guide, guide_m, p1, p2lut, min_disparity, nd, grad_weight, grad_cap,
-                   invalid_cost, rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rkey, total, cm, pm, om,
+                   grad_r, guide, p1, p2lut, min_disparity, nd, grad_weight, grad_cap,
+                   invalid_cost, rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rkey, total,
                    ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist, core_lo, core_hi)
 
 
