@@ -220,17 +220,21 @@ def test_sweeps_same_with_one_and_two_threads():
 
 
 @pytest.mark.parametrize("lr", [1.0, -1.0])
-def test_select_row_u16_equals_select_row(lr):
+@pytest.mark.parametrize("w,nd,ndp,min_d,hi", [(40, 11, 16, -1, 300), (90, 80, 80, 3, 300),
+                                               (70, 45, 48, -5, 6), (50, 64, 64, 0, 40)])
+def test_select_row_u16_equals_select_row(lr, w, nd, ndp, min_d, hi):
+    # widths with only the 16-lane block, only 32-lane blocks and both; hi = 6: many ties
     from stereo.kernels.sgm_sweep import select_row_u16
     from stereo.kernels.select import select_row
     rng = np.random.default_rng(14)
-    w, nd, ndp, min_d = 40, 11, 16, -1
-    costs = rng.integers(0, 300, (w, ndp)).astype(np.uint16)
+    costs = rng.integers(0, hi, (w, ndp)).astype(np.uint16)
     costs[:3, :] = 65535                          # pixels without any candidate
     costs[5, 4:] = 65535
     costs[7, 2] = costs[7, 6] = costs[7].min()    # a tie: smallest index wins
     outs = [np.empty(w, t) for t in (np.float32, np.uint8, np.int32, np.int32, np.float32)]
-    select_row_u16(costs.copy(), nd, min_d, 10, 2, lr, *outs, np.empty(w, np.uint32))
+    before = costs.copy()
+    select_row_u16(costs, nd, min_d, 10, 2, lr, *outs, np.empty((2, w + ndp), np.uint16))
+    np.testing.assert_array_equal(costs, before)           # the row is not used as scratch
     want = [np.empty(w, t) for t in (np.float32, np.uint8, np.int32, np.int32, np.float32)]
     select_row(np.ascontiguousarray(costs[:, :nd]), np.uint16(65535), min_d, 10, 2, lr, *want,
                np.empty(w, np.int64))

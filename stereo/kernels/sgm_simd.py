@@ -159,3 +159,203 @@ def _make(k):
 path_steps_1 = intrinsic(_make(1))
 path_steps_2 = intrinsic(_make(2))
 path_steps_4 = intrinsic(_make(4))
+
+
+# ------------------------------------------------------------------ selection reductions
+# Reductions over one pixel's uint16 cost vector (Dp entries, the first nd real; the padding
+# lanes k >= nd are treated as the sentinel 65535 without being read as costs). Exactly
+# the reductions of select_row_u16's earlier scalar loops; LLVM compiled those with 64-bit
+# keys (8 lanes per vector) and scalar epilogues.
+
+_U16MAX = 65535
+
+
+def _iota(n, start=0):
+    return ir.Constant(ir.VectorType(_I16, n), [start + i for i in range(n)])
+
+
+def _lanes(builder, n, j):
+    # the disparity index of each lane of the block at j, as int16 (Dp < 32768)
+    return builder.add(_splat(builder, builder.trunc(j, _I16), n), _iota(n))
+
+
+def _masked_costs(builder, row, j, n, nd16):
+    # the block's costs with padding lanes (k >= nd) replaced by the sentinel
+    v = _vload(builder, row, _I16, j, n)
+    k = _lanes(builder, n, j)
+    keep = builder.icmp_unsigned("<", k, _splat(builder, nd16, n))
+    return builder.select(keep, v, ir.Constant(v.type, [_U16MAX] * n)), k
+
+
+def _row(context, builder, aryty, val, x, xty):
+    # pointer to row x of a C-contiguous 2-D array, and the row length (Dp). Taking the
+    # 2-D array and an index (not a row view) keeps Numba from reference-counting a view
+    # per pixel (an atomic on the array's shared counter, contended between the threads).
+    ary = context.make_array(aryty)(context, builder, val)
+    ndp = cgutils.unpack_tuple(builder, ary.shape, 2)[1]
+    xi = context.cast(builder, x, xty, types.int64)
+    return builder.gep(ary.data, [builder.mul(xi, ndp)], inbounds=True, source_etype=_I16), ndp
+
+
+def _reduce(builder, op, v):
+    n = v.type.count
+    fnty = ir.FunctionType(_I16, [v.type])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.vector.reduce.{op}.v{n}i16")
+    return builder.call(fn, [v])
+
+
+def _umin(builder, a, b):
+    return builder.select(builder.icmp_unsigned("<", a, b), a, b)
+
+
+def _blocks(builder, ndp, init32, step):
+    # runs step(builder, n, j, accs) -> accs over the 32-lane blocks of [0, ndp) and then
+    # the 16-lane rest (if any; Dp is a multiple of 16); returns (accs after the 32-lane
+    # loop, accs of the 16-lane block or None, was-there-a-rest flag block pair)
+    pre = builder.block
+    head = builder.append_basic_block("blk.head")
+    body = builder.append_basic_block("blk.body")
+    done = builder.append_basic_block("blk.done")
+    nfull = builder.and_(ndp, ir.Constant(_I64, ~31))
+    builder.branch(head)
+    builder.position_at_end(head)
+    jphi = builder.phi(_I64)
+    jphi.add_incoming(ir.Constant(_I64, 0), pre)
+    phis = []
+    for a in init32:
+        p = builder.phi(a.type)
+        p.add_incoming(a, pre)
+        phis.append(p)
+    builder.cbranch(builder.icmp_unsigned("<", jphi, nfull), body, done)
+    builder.position_at_end(body)
+    new = step(builder, 32, jphi, phis)
+    jphi.add_incoming(builder.add(jphi, ir.Constant(_I64, 32)), builder.block)
+    for p, v in zip(phis, new):
+        p.add_incoming(v, builder.block)
+    builder.branch(head)
+    builder.position_at_end(done)
+    return phis, nfull
+
+
+def _with_rest(builder, ndp, nfull, scalars, rest):
+    # scalars: values after the 32-lane loop; rest(builder, j) -> updated scalars for the
+    # 16-lane block at j = nfull, run only when nfull < ndp
+    before = builder.block
+    with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+        upd = rest(builder, nfull)
+        then = builder.block
+    out = []
+    for a, b in zip(scalars, upd):
+        p = builder.phi(a.type)
+        p.add_incoming(a, before)
+        p.add_incoming(b, then)
+        out.append(p)
+    return out
+
+
+@intrinsic
+def best_index(typingctx, costs, x, nd):
+    """``(best, kb)`` of row ``x`` of a uint16 (W, Dp) array: the smallest cost among
+    k < nd and the smallest k holding it (int64 each); best = 65535 when every real cell
+    is the sentinel."""
+    sig = types.UniTuple(types.int64, 2)(costs, x, nd)
+
+    def codegen(context, builder, signature, args):
+        row_v, x_v, nd_v = args
+        rp, ndp = _row(context, builder, costs, row_v, x_v, x)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+        top = ir.Constant(ir.VectorType(_I16, 32), [_U16MAX] * 32)
+
+        def s1(b, n, j, accs):
+            v, _ = _masked_costs(b, rp, j, n, nd16)
+            return [_umin(b, accs[0], v)]
+
+        (acc,), nfull = _blocks(builder, ndp, [top], s1)
+        best = _with_rest(builder, ndp, nfull, [_reduce(builder, "umin", acc)],
+                          lambda b, j: [_umin(b, _reduce(b, "umin", _masked_costs(b, rp, j, 16, nd16)[0]),
+                                              _reduce(b, "umin", acc))])[0]
+
+        # first lane holding best: per block, the lane index where equal, else 65535
+        def s2(b, n, j, accs):
+            v, k = _masked_costs(b, rp, j, n, nd16)
+            eq = b.icmp_unsigned("==", v, _splat(b, best, n))
+            return [_umin(b, accs[0], b.select(eq, k, ir.Constant(k.type, [_U16MAX] * n)))]
+
+        (kacc,), nfull = _blocks(builder, ndp, [top], s2)
+        kb = _with_rest(builder, ndp, nfull, [_reduce(builder, "umin", kacc)],
+                        lambda b, j: [_umin(b, _reduce(b, "umin", s2(b, 16, j, [ir.Constant(
+                            ir.VectorType(_I16, 16), [_U16MAX] * 16)])[0]), _reduce(b, "umin", kacc))])[0]
+        return context.make_tuple(builder, signature.return_type,
+                                  [builder.zext(best, _I64), builder.zext(kb, _I64)])
+
+    return sig, codegen
+
+
+@intrinsic
+def second_best(typingctx, costs, x, nd, kb):
+    """Smallest cost of row ``x`` of a uint16 (W, Dp) array among k < nd with
+    |k - kb| > 1 (65535 if none), int64."""
+    sig = types.int64(costs, x, nd, kb)
+
+    def codegen(context, builder, signature, args):
+        row_v, x_v, nd_v, kb_v = args
+        rp, ndp = _row(context, builder, costs, row_v, x_v, x)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+        # lanes with k - (kb - 1) < 3 (unsigned) are the winner and its neighbours
+        kb1 = builder.trunc(builder.sub(context.cast(builder, kb_v, kb, types.int64),
+                                        ir.Constant(_I64, 1)), _I16)
+        top = ir.Constant(ir.VectorType(_I16, 32), [_U16MAX] * 32)
+
+        def s(b, n, j, accs):
+            v, k = _masked_costs(b, rp, j, n, nd16)
+            near = b.icmp_unsigned("<", b.sub(k, _splat(b, kb1, n)), _splat(b, ir.Constant(_I16, 3), n))
+            v = b.select(near, ir.Constant(v.type, [_U16MAX] * n), v)
+            return [_umin(b, accs[0], v)]
+
+        (acc,), nfull = _blocks(builder, ndp, [top], s)
+        r = _with_rest(builder, ndp, nfull, [_reduce(builder, "umin", acc)],
+                       lambda b, j: [_umin(b, _reduce(b, "umin", s(b, 16, j, [ir.Constant(
+                           ir.VectorType(_I16, 16), [_U16MAX] * 16)])[0]), _reduce(b, "umin", acc))])[0]
+        return builder.zext(r, _I64)
+
+    return sig, codegen
+
+
+@intrinsic
+def right_winners_update(typingctx, costs, x, nd, rcost, ridx, j0):
+    """Fold the costs of left pixel ``x`` (row x of a uint16 (W, Dp) array) into the right
+    image's running winners.
+
+    Cell k of the pixel updates entry ``j0 + k`` of ``rcost``/``ridx`` (uint16; the
+    caller lays them out so that an entry is one right-image column) when its cost is
+    strictly smaller: visited in increasing k per entry, this keeps the smallest cost and
+    among equal costs the smallest k, i.e. the minimum of the keys ``cost << 16 | k``.
+    Sentinel (65535) and padding cells never update. ``rcost``/``ridx`` need ``j0 + Dp``
+    entries.
+    """
+    sig = types.void(costs, x, nd, rcost, ridx, j0)
+
+    def codegen(context, builder, signature, args):
+        row_v, x_v, nd_v, rc_v, ri_v, j0_v = args
+        rp, ndp = _row(context, builder, costs, row_v, x_v, x)
+        cp = _ptr(context, builder, rcost, rc_v)
+        ip = _ptr(context, builder, ridx, ri_v)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+        base = context.cast(builder, j0_v, j0, types.int64)
+
+        def s(b, n, j, accs):
+            v, k = _masked_costs(b, rp, j, n, nd16)
+            e = b.add(base, j)
+            rc = _vload(b, cp, _I16, e, n)
+            ri = _vload(b, ip, _I16, e, n)
+            less = b.icmp_unsigned("<", v, rc)
+            _vstore(b, b.select(less, v, rc), cp, _I16, e)
+            _vstore(b, b.select(less, k, ri), ip, _I16, e)
+            return []
+
+        _, nfull = _blocks(builder, ndp, [], s)
+        with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+            s(builder, 16, nfull, [])
+        return context.get_dummy_value()
+
+    return sig, codegen

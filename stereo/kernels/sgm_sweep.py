@@ -70,7 +70,7 @@ from .. import flags
 from .select import lr_column, lr_rule, pixel_rules
 from .census import CHUNK, census_cost_row_at
 from .sgm import BIG, _mark_row_outside, padded_count
-from .sgm_simd import path_steps_1, path_steps_2, path_steps_4
+from .sgm_simd import best_index, path_steps_1, path_steps_2, path_steps_4, right_winners_update, second_best
 
 _BORDER = int(flags.BORDER)
 
@@ -215,7 +215,7 @@ _row1_rl, _row2_rl, _row4_rl = _row_walks(-1)
 @njit(cache=True)
 def _sweep(t, rows_from, rows_to, final, dirs, use_volume, volume, code_l, code_r, grad_l, grad_r,
            guide, p1, p2lut, min_disparity, nd, grad_weight, grad_cap, invalid_cost,
-           rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rkey, total,
+           rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rwin, total,
            ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist, sel_lo, sel_hi):
     # Rows rows_from, ..., rows_to - dy of sweep t (t = 0 downward, 1 upward). Census
     # costs are computed in phase 1 only, by whichever sweep reaches the row first, and
@@ -245,52 +245,39 @@ def _sweep(t, rows_from, rows_to, final, dirs, use_volume, volume, code_l, code_
         if final and sel_lo <= y < sel_hi:
             _mark_row_outside(fin[t], min_disparity, nd)
             select_row_u16(fin[t], nd, min_disparity, ratio, subpixel, lr_max_diff, disp[y],
-                           mask[y], best[y], second[y], lr_dist[y], rkey[t])
+                           mask[y], best[y], second[y], lr_dist[y], rwin[t])
         y += dy
-
-
-_NO_RKEY = np.uint32(0xFFFFFFFF)
 
 
 @njit(cache=True)
 def select_row_u16(costs, nd, min_disparity, ratio, subpixel, lr_max_diff, disp, mask, best_out,
-                   second_out, lr_out, rkey):
+                   second_out, lr_out, rwin):
     """:func:`stereo.kernels.select.select_row` for a uint16 row (W, Dp) with ``nd`` real
-    disparities (sentinel 65535), same outputs, with 16-bit-friendly reductions.
+    disparities (sentinel 65535), same outputs, with 16-bit vector reductions.
 
     The per-pixel rules are the shared ones (:func:`~stereo.kernels.select.pixel_rules`,
-    :func:`~stereo.kernels.select.lr_rule`); only the reductions differ: the winner and
-    its index come from one pass over uint32 keys ``cost << 16 | k`` (the smallest key is
-    the smallest cost, ties to the smallest k, as in select_row), and the right image's
-    winners likewise (16 lanes per AVX-512 vector instead of 8 for int64 keys, and no copy
-    of the row to an unpadded array). ``rkey``: uint32 scratch (W,). ``costs`` is used as
-    scratch: its content is undefined afterwards.
+    :func:`~stereo.kernels.select.lr_rule`); only the reductions differ
+    (:mod:`stereo.kernels.sgm_simd`): the winner is the smallest cost, ties to the
+    smallest k (as in select_row), the second the smallest cost with ``|k - kb| > 1``,
+    the right image's winners are folded in per left pixel into a cost and an index row
+    (smallest cost, then smallest k). ``rwin``: uint16 scratch (2, W + Dp). The padding
+    cells k >= nd are never read as costs; ``costs`` is not modified.
     Tested equal to select_row (tests/test_sgm_kernels.py).
     """
     w = costs.shape[0]
     sent64 = np.int64(65535)
     do_lr = lr_max_diff >= 0.0
+    rcost = rwin[0]
+    ridx = rwin[1]
     if do_lr:
-        for j in range(w):
-            rkey[j] = _NO_RKEY
+        rcost[:] = 65535
+        # entry w - 1 - x + k holds right column x_r = x - min_disparity - k (reversed, so
+        # that a left pixel's cells update consecutive entries); sentinel cells (outside
+        # the right image) never update
         for x in range(w):
-            # right column x_r = x - min_disparity - k, stored reversed (see select._right_keys)
-            k_lo = max(0, x - min_disparity - w + 1)
-            k_hi = min(nd - 1, x - min_disparity)
-            if k_hi < k_lo:
-                continue
-            j0 = w - 1 - x + min_disparity + k_lo
-            n = k_hi - k_lo + 1
-            seg = costs[x, k_lo:k_hi + 1]
-            dst = rkey[j0:j0 + n]
-            for i in range(n):
-                dst[i] = min(dst[i], (np.uint32(seg[i]) << np.uint32(16)) | np.uint32(k_lo + i))
+            right_winners_update(costs, x, nd, rcost, ridx, w - 1 - x)
     for x in range(w):
-        row = costs[x]
-        kmin = _NO_RKEY
-        for k in range(nd):
-            kmin = min(kmin, (np.uint32(row[k]) << np.uint32(16)) | np.uint32(k))
-        best = np.int64(kmin >> np.uint32(16))
+        best, kb = best_index(costs, x, nd)
         lr_out[x] = np.nan
         if best == sent64:
             disp[x] = np.nan
@@ -298,29 +285,18 @@ def select_row_u16(costs, nd, min_disparity, ratio, subpixel, lr_max_diff, disp,
             best_out[x] = sent64
             second_out[x] = sent64
             continue
-        kb = np.int64(kmin & np.uint32(0xFFFF))
-        cm = np.int64(row[kb - 1]) if kb > 0 else sent64
-        cp = np.int64(row[kb + 1]) if kb < nd - 1 else sent64
-        # best non-adjacent cost: the row is scratch (the right-image keys are already
-        # taken), so blank the winner and its neighbours and take one full-length minimum
-        # (faster than two loops of varying length)
-        row[max(kb - 1, 0)] = 65535
-        row[kb] = 65535
-        row[min(kb + 1, nd - 1)] = 65535
-        smin = np.uint16(65535)
-        for k in range(nd):
-            smin = min(smin, row[k])
-        second = np.int64(smin)
+        cm = np.int64(costs[x, kb - 1]) if kb > 0 else sent64
+        cp = np.int64(costs[x, kb + 1]) if kb < nd - 1 else sent64
+        second = second_best(costs, x, nd, kb)
         best_out[x] = best
         second_out[x] = second
         d, m = pixel_rules(best, second, kb, cm, cp, nd, sent64, ratio, subpixel, min_disparity)
         if do_lr:
             xr = lr_column(x, d)
             if 0 <= xr < w:
-                key = rkey[w - 1 - xr]
-                if (key >> np.uint32(16)) != np.uint32(65535):
-                    dist, bit = lr_rule(d, np.int64(key & np.uint32(0xFFFF)), min_disparity,
-                                        lr_max_diff)
+                e = w - 1 - xr - min_disparity
+                if 0 <= e < rcost.shape[0] and rcost[e] != 65535:
+                    dist, bit = lr_rule(d, np.int64(ridx[e]), min_disparity, lr_max_diff)
                     lr_out[x] = dist
                     m |= bit
         mask[x] = m
@@ -360,7 +336,7 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
     zero = np.zeros((1, ndp), np.uint16)
     fin = np.empty((2, w, ndp), np.uint16)
-    rkey = np.empty((2, w), np.uint32)
+    rwin = np.empty((2, 2, w + ndp), np.uint16)
     mid = h // 2
     for phase in range(2):
         final = phase == 1
@@ -374,7 +350,7 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
                 a, b = (h - 1, mid - 1) if not final else (mid - 1, min(mid, core_lo) - 1)
             _sweep(np.int64(t), a, b, final, dirs, use_volume, volume, code_l, code_r, grad_l,
                    grad_r, guide, p1, p2lut, min_disparity, nd, grad_weight, grad_cap,
-                   invalid_cost, rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rkey, total,
+                   invalid_cost, rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rwin, total,
                    ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist, core_lo, core_hi)
 
 
