@@ -233,7 +233,7 @@ def test_select_row_u16_equals_select_row(lr, w, nd, ndp, min_d, hi):
     costs[7, 2] = costs[7, 6] = costs[7].min()    # a tie: smallest index wins
     outs = [np.empty(w, t) for t in (np.float32, np.uint8, np.int32, np.int32, np.float32)]
     before = costs.copy()
-    select_row_u16(costs, nd, min_d, 10, 2, lr, *outs, np.empty((2, w + ndp), np.uint16))
+    select_row_u16(costs, nd, min_d, 10, 2, lr, *outs, np.empty((3, w + ndp), np.uint16))
     np.testing.assert_array_equal(costs, before)           # the row is not used as scratch
     want = [np.empty(w, t) for t in (np.float32, np.uint8, np.int32, np.int32, np.float32)]
     select_row(np.ascontiguousarray(costs[:, :nd]), np.uint16(65535), min_d, 10, 2, lr, *want,

@@ -327,10 +327,11 @@ def right_winners_update(typingctx, costs, x, nd, rcost, ridx, j0):
     image's running winners.
 
     Cell k of the pixel updates entry ``j0 + k`` of ``rcost``/``ridx`` (uint16; the
-    caller lays them out so that an entry is one right-image column) when its cost is
-    strictly smaller: visited in increasing k per entry, this keeps the smallest cost and
-    among equal costs the smallest k, i.e. the minimum of the keys ``cost << 16 | k``.
-    Sentinel (65535) and padding cells never update. ``rcost``/``ridx`` need ``j0 + Dp``
+    caller lays them out so that an entry is one right-image column) when its
+    ``(cost, k)`` is smaller (cost first, then k), so the entry ends up with the minimum
+    of the keys ``cost << 16 | k`` whatever the order the pixels are folded in. Sentinel
+    (65535) and padding cells never update (``ridx`` must be initialised where
+    ``rcost`` is not 65535 only). ``rcost``/``ridx`` need ``j0 + Dp``
     entries.
     """
     sig = types.void(costs, x, nd, rcost, ridx, j0)
@@ -348,7 +349,8 @@ def right_winners_update(typingctx, costs, x, nd, rcost, ridx, j0):
             e = b.add(base, j)
             rc = _vload(b, cp, _I16, e, n)
             ri = _vload(b, ip, _I16, e, n)
-            less = b.icmp_unsigned("<", v, rc)
+            less = b.or_(b.icmp_unsigned("<", v, rc),
+                         b.and_(b.icmp_unsigned("==", v, rc), b.icmp_unsigned("<", k, ri)))
             _vstore(b, b.select(less, v, rc), cp, _I16, e)
             _vstore(b, b.select(less, k, ri), ip, _I16, e)
             return []
@@ -357,5 +359,46 @@ def right_winners_update(typingctx, costs, x, nd, rcost, ridx, j0):
         with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
             s(builder, 16, nfull, [])
         return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def best_index_keys(typingctx, costs, x, nd):
+    """:func:`best_index` in one pass over uint32 keys ``cost << 16 | k`` (16 lanes)."""
+    sig = types.UniTuple(types.int64, 2)(costs, x, nd)
+
+    def codegen(context, builder, signature, args):
+        row_v, x_v, nd_v = args
+        rp, ndp = _row(context, builder, costs, row_v, x_v, x)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+        i32 = ir.IntType(32)
+        top = ir.Constant(ir.VectorType(i32, 16), [0xFFFFFFFF] * 16)
+
+        def s(b, n, j, accs):
+            # 32-lane blocks as two 16-lane key vectors
+            out = accs[0]
+            for h in range(0, n, 16):
+                jh = b.add(j, ir.Constant(_I64, h))
+                v, k = _masked_costs(b, rp, jh, 16, nd16)
+                key = b.or_(b.shl(b.zext(v, ir.VectorType(i32, 16)), _splat(b, ir.Constant(i32, 16), 16)),
+                            b.zext(k, ir.VectorType(i32, 16)))
+                out = b.select(b.icmp_unsigned("<", key, out), key, out)
+            return [out]
+
+        (acc,), nfull = _blocks(builder, ndp, [top], s)
+        before = builder.block
+        with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+            acc2 = s(builder, 16, nfull, [acc])[0]
+            then = builder.block
+        p = builder.phi(acc.type)
+        p.add_incoming(acc, before)
+        p.add_incoming(acc2, then)
+        fnty = ir.FunctionType(i32, [p.type])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.vector.reduce.umin.v16i32")
+        kmin = builder.call(fn, [p])
+        best = builder.zext(builder.lshr(kmin, ir.Constant(i32, 16)), _I64)
+        kb = builder.zext(builder.and_(kmin, ir.Constant(i32, 0xFFFF)), _I64)
+        return context.make_tuple(builder, signature.return_type, [best, kb])
 
     return sig, codegen

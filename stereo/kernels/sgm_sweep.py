@@ -70,7 +70,7 @@ from .. import flags
 from .select import lr_column, lr_rule, pixel_rules
 from .census import CHUNK, census_cost_row_at
 from .sgm import BIG, _mark_row_outside, padded_count
-from .sgm_simd import best_index, path_steps_1, path_steps_2, path_steps_4, right_winners_update, second_best
+from .sgm_simd import best_index_keys, path_steps_1, path_steps_2, path_steps_4, right_winners_update, second_best
 
 _BORDER = int(flags.BORDER)
 
@@ -260,7 +260,7 @@ def select_row_u16(costs, nd, min_disparity, ratio, subpixel, lr_max_diff, disp,
     (:mod:`stereo.kernels.sgm_simd`): the winner is the smallest cost, ties to the
     smallest k (as in select_row), the second the smallest cost with ``|k - kb| > 1``,
     the right image's winners are folded in per left pixel into a cost and an index row
-    (smallest cost, then smallest k). ``rwin``: uint16 scratch (2, W + Dp). The padding
+    (smallest cost, then smallest k). ``rwin``: uint16 scratch (3, W + Dp). The padding
     cells k >= nd are never read as costs; ``costs`` is not modified.
     Tested equal to select_row (tests/test_sgm_kernels.py).
     """
@@ -274,22 +274,36 @@ def select_row_u16(costs, nd, min_disparity, ratio, subpixel, lr_max_diff, disp,
         # entry w - 1 - x + k holds right column x_r = x - min_disparity - k (reversed, so
         # that a left pixel's cells update consecutive entries); sentinel cells (outside
         # the right image) never update
-        for x in range(w):
-            right_winners_update(costs, x, nd, rcost, ridx, w - 1 - x)
+        # pixels in strides wider than a cost vector: consecutive updates then touch
+        # disjoint entries (pixel x + 1's loads would otherwise overlap x's stores at a
+        # 2-byte offset and wait for them to reach the cache); the result does not
+        # depend on the order
+        stride = costs.shape[1] + 32
+        for x0 in range(min(stride, w)):
+            for x in range(x0, w, stride):
+                right_winners_update(costs, x, nd, rcost, ridx, w - 1 - x)
+    # The reductions run as separate passes over the row: each pixel's chain (minimum,
+    # then the second minimum, which needs the winner's index) is latency-bound, and
+    # independent pixels in a loop of their own overlap (measured faster than one loop).
+    kbs = rwin[2]
     for x in range(w):
-        best, kb = best_index(costs, x, nd)
+        best, kb = best_index_keys(costs, x, nd)
+        best_out[x] = best
+        kbs[x] = kb
+    for x in range(w):
+        second_out[x] = second_best(costs, x, nd, np.int64(kbs[x]))
+    for x in range(w):
+        best = np.int64(best_out[x])
         lr_out[x] = np.nan
         if best == sent64:
             disp[x] = np.nan
             mask[x] = _BORDER
-            best_out[x] = sent64
             second_out[x] = sent64
             continue
+        kb = np.int64(kbs[x])
+        second = np.int64(second_out[x])
         cm = np.int64(costs[x, kb - 1]) if kb > 0 else sent64
         cp = np.int64(costs[x, kb + 1]) if kb < nd - 1 else sent64
-        second = second_best(costs, x, nd, kb)
-        best_out[x] = best
-        second_out[x] = second
         d, m = pixel_rules(best, second, kb, cm, cp, nd, sent64, ratio, subpixel, min_disparity)
         if do_lr:
             xr = lr_column(x, d)
@@ -336,7 +350,7 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
     zero = np.zeros((1, ndp), np.uint16)
     fin = np.empty((2, w, ndp), np.uint16)
-    rwin = np.empty((2, 2, w + ndp), np.uint16)
+    rwin = np.empty((2, 3, w + ndp), np.uint16)
     mid = h // 2
     for phase in range(2):
         final = phase == 1
