@@ -402,3 +402,30 @@ def best_index_keys(typingctx, costs, x, nd):
         return context.make_tuple(builder, signature.return_type, [best, kb])
 
     return sig, codegen
+
+
+@intrinsic
+def prefetch_row(typingctx, arr, x):
+    """Prefetch row ``x`` of a C-contiguous 2-D array (every cache line of it); a hint,
+    no effect on results. The caller keeps ``x`` inside the array."""
+    sig = types.void(arr, x)
+
+    def codegen(context, builder, signature, args):
+        a_v, x_v = args
+        ary = context.make_array(arr)(context, builder, a_v)
+        n = cgutils.unpack_tuple(builder, ary.shape, 2)[1]
+        size = context.get_abi_sizeof(context.get_data_type(arr.dtype))
+        xi = context.cast(builder, x_v, x, types.int64)
+        i8p = ir.IntType(8).as_pointer()
+        base = builder.bitcast(ary.data, i8p)
+        start = builder.mul(builder.mul(xi, n), ir.Constant(_I64, size))
+        nbytes = builder.mul(n, ir.Constant(_I64, size))
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        with cgutils.for_range_slice(builder, ir.Constant(_I64, 0), nbytes, ir.Constant(_I64, 64)) as (off, _):
+            p = builder.gep(base, [builder.add(start, off)], inbounds=True, source_etype=ir.IntType(8))
+            builder.call(fn, [p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen

@@ -70,7 +70,7 @@ from .. import flags
 from .select import lr_column, lr_rule, pixel_rules
 from .census import CHUNK, census_cost_row_at
 from .sgm import BIG, _mark_row_outside, padded_count
-from .sgm_simd import best_index_keys, path_steps_1, path_steps_2, path_steps_4, right_winners_update, second_best
+from .sgm_simd import best_index_keys, prefetch_row, path_steps_1, path_steps_2, path_steps_4, right_winners_update, second_best
 
 _BORDER = int(flags.BORDER)
 
@@ -132,6 +132,9 @@ def _sweep_row(y, dy, final, dirs, cost_row, guide, p1, p2lut, hb, rb, rm, zero,
 # right-to-left walk compiled several times slower and the upward sweep ran on mirrored
 # row copies; the explicit vector steps of sgm_simd do not care.)
 
+_AHEAD = 8
+
+
 def _row_walks(sx):
     # the three row walks for a literal sense sx (a compile-time constant: the index
     # arithmetic folds; measured faster than a run-time sense)
@@ -179,6 +182,12 @@ def _row_walks(sx):
         hmin = np.int16(0)
         for i in range(w):
             x = i if sx > 0 else w - 1 - i
+            if i + _AHEAD < w:
+                # the cost and partial-sum rows come from memory: fetch a few pixels ahead
+                xf = x + _AHEAD * sx
+                prefetch_row(cost_row, xf)
+                prefetch_row(part, xf * pmul)
+                prefetch_row(out_row, xf)
             xa = x - sx                     # diagonal a comes from (y - dy, xa), b from (y - dy, xb)
             xb = x + sx
             hc = i & 1
