@@ -70,7 +70,8 @@ from .. import flags
 from .select import lr_column, lr_rule, pixel_rules
 from .census import CHUNK, census_cost_row_at
 from .sgm import BIG, _mark_row_outside, padded_count
-from .sgm_simd import best_index_keys, prefetch_row, path_steps_1, path_steps_2, path_steps_4, right_winners_update, second_best
+from .sgm_simd import (best_index, path_steps_1, path_steps_2, path_steps_4, prefetch_row,
+                       right_winners_update, second_best)
 
 _BORDER = int(flags.BORDER)
 
@@ -296,7 +297,7 @@ def select_row_u16(costs, nd, min_disparity, ratio, subpixel, lr_max_diff, disp,
     # independent pixels in a loop of their own overlap (measured faster than one loop).
     kbs = rwin[2]
     for x in range(w):
-        best, kb = best_index_keys(costs, x, nd)
+        best, kb = best_index(costs, x, nd)
         best_out[x] = best
         kbs[x] = kb
     for x in range(w):
