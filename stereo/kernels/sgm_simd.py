@@ -1,16 +1,22 @@
-"""SGM path steps as explicit 16-bit vector code (LLVM IR emitted through a Numba intrinsic).
+"""Explicit vector code (LLVM IR emitted through Numba intrinsics) for the SGM sweeps.
 
-:func:`path_steps` does, for one pixel, ``k`` (1, 2 or 4) SGM path steps in one pass over
-the disparities, exactly what the scalar loop of :mod:`stereo.kernels.sgm_sweep`'s
-``_step4`` describes (same wrapping 16-bit arithmetic, same signed minima, same padding
-lanes), so the results are bit-identical. Why not let LLVM vectorise the scalar loop:
-it cannot prove that the ~10 row slices (cost, 2 buffers per path, partial sum, output)
-do not overlap, so every pixel ran ~250 scalar instructions of run-time overlap checks
-before the vector loop, and at D = 64-96 the vector loop itself only ran 2-3 times
-(plus an 8-lane tail). The callers guarantee that the slices do not overlap; the code
-here uses 32-lane vectors (64 bytes, one AVX-512 register) and one 16-lane block for the
-rest (the padded disparity count is a multiple of 16), and reduces the path minima once
-per pixel.
+Three parts, each bit-identical to the scalar loops it replaces (tests compare them with
+NumPy twins): the fused path steps (:func:`path_steps_1`, ``_2``, ``_4``), the selection
+reductions of one pixel's uint16 cost vector (:func:`best_index`, :func:`second_best`,
+:func:`right_winners_update`) and a row prefetch hint (:func:`prefetch_row`).
+
+:func:`path_steps_4` does, for one pixel, ``k`` (1, 2 or 4) SGM path steps in one pass over
+the disparities, exactly what the scalar loop of earlier versions of
+:mod:`stereo.kernels.sgm_sweep` did (same wrapping 16-bit arithmetic, same signed minima,
+same padding lanes), so the results are bit-identical. Why not let LLVM vectorise the
+scalar loop: it cannot prove that the ~10 row slices (cost, 2 buffers per path, partial
+sum, output) do not overlap, so every pixel ran ~250 scalar instructions of run-time
+overlap checks before the vector loop, and at D = 64-96 the vector loop itself only ran
+2-3 times (plus an 8-lane tail). The callers guarantee that the slices do not overlap;
+the code here uses 32-lane vectors (64 bytes, one AVX-512 register) and one 16-lane
+block for the rest (the padded disparity count is a multiple of 16), and reduces the
+path minima once per pixel. Measured (one thread, Adirondack-Q, D = 80): path steps
+0.99 -> 0.66 ns per cell for the two sweeps.
 
 Per path ``p`` with source buffer ``s`` (``Dp + 2`` entries, BIG at 0 and ``nd + 1``),
 destination ``t``, previous minimum ``m`` and ``j2 = m + P2``:

@@ -8,7 +8,8 @@ and the uint16 sum of the paths does not depend on the order it is added in.
 Design (one kernel call per image or stripe):
 
 * A *downward* sweep visits rows top to bottom and, per row, walks the pixels left to
-  right carrying four paths at once in one pass over the disparities (:func:`_step4`):
+  right carrying four paths at once in one pass over the disparities
+  (:func:`stereo.kernels.sgm_simd.path_steps_4`, explicit 16-bit vector code):
   left-to-right on a one-pixel buffer, and the three paths coming from the row above
   (vertical, both diagonals) on two row buffers (previous and current row, by row
   parity). An *upward* sweep does the mirror image (right-to-left and the three paths
@@ -25,8 +26,12 @@ Design (one kernel call per image or stripe):
   :mod:`stereo.kernels.select` with 16-bit reductions). One barrier, no locks, no
   shared accumulators: the output does not depend on the number of threads (with one
   thread the halves simply run one after the other).
-* The upward sweep runs the same left-to-right code on mirrored row copies (L1/L2
-  resident): the compiled right-to-left loop was several times slower (measured).
+* The upward sweep walks its rows right to left in place. (Earlier versions, with the
+  step loops left to LLVM's vectoriser, ran it on mirrored row copies: the compiled
+  right-to-left loop was several times slower. The explicit vector steps do not care.)
+* The row walks prefetch the cost, partial-sum and output rows a few pixels ahead (the
+  right-to-left walk was ~20 % slower without: the hardware prefetcher follows
+  descending streams less well).
 * SAD/BT costs come as a precomputed volume, read row by row.
 * Memory-bound mode (``recompute``, used by SGBM's coarse-to-fine stripes when cost + sum
   would not fit the volume budget): each sweep computes the census cost rows itself
@@ -51,12 +56,19 @@ by the three line families and the horizontal kernel, sum volume written once an
 read-modify-written three times) moves at least 1 + 4 + 2 + 3 * 4 = 19 B/cell: a floor of
 0.18 s for the 10 scenes.
 
-Reached (single thread, Adirondack-Q 718x496, D = 80, per cell): census cost about
-0.15 ns, the two sweeps' path steps about 1.1 ns (0.14 ns per path and cell), selection
-0.3 ns: about 2 ns per cell in all, some 8x the memory floor. The kernel is
-compute-bound: per path and cell about 7 int16 vector operations on 32 lanes, plus per
-pixel and path a horizontal minimum, loop set-up and index arithmetic, which dominate at
-small D. Whole pipeline, 2 threads: see the README speed table.
+Reached (single thread, process CPU time, Adirondack-Q 718x496, D = 80, per cell, time
+stamps per stage in a debug build): census cost 0.25 ns (0.15-0.18 ns of it compute, the
+rest writing the cost volume), the two sweeps' path steps 0.66 ns (0.08 ns per path and
+cell), selection 0.29 ns: 1.29 ns per cell for the whole kernel (was 1.9 ns before the
+explicit vector steps and reductions, same machine and hour), some 5x the memory floor;
+640x480 D = 64: 1.39 ns per cell (was 2.08). Still compute-bound: a 32-lane block of the
+four fused paths is ~45 vector instructions (14 of them loads), and per pixel there
+remain ~100 scalar instructions (P2 look-ups, buffer addresses, four horizontal minima),
+about a third of the step time at D = 64. The selection is per pixel three reductions
+(one over 32-bit keys for the winner and its index, the second best, the right image's
+winners) plus the scalar rules. Two threads: the sweeps are balanced (phase 1 census +
+steps, phase 2 steps + selection, the upward sweep within ~10 % of the downward one);
+whole pipeline: see the README speed table.
 """
 
 from __future__ import annotations
