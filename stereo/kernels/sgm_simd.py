@@ -49,10 +49,14 @@ def _vload(builder, base, etype, idx, n):
     return builder.load(p, typ=vt, align=1)
 
 
-def _vstore(builder, val, base, etype, idx):
+def _vstore(builder, val, base, etype, idx, stream=False):
     p = builder.gep(base, [idx], inbounds=True, source_etype=etype)
     p = builder.bitcast(p, val.type.as_pointer())
-    builder.store(val, p, align=1)
+    st = builder.store(val, p, align=1)
+    if stream:
+        # non-temporal: written for the other sweep, read back much later (no
+        # read-for-ownership of the line, and it does not evict the row buffers)
+        st.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
 
 
 def _splat(builder, scalar, n):
@@ -74,7 +78,7 @@ def _reduce_smin(builder, v):
     return builder.call(fn, [v])
 
 
-def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs):
+def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs, stream=False):
     # one block of n lanes at disparity j; returns the updated minima accumulators
     q1v = _splat(builder, q1, n)
     cj = builder.zext(_vload(builder, c, _I8, j, n), ir.VectorType(_I16, n))
@@ -93,11 +97,11 @@ def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs):
         new_accs.append(_smin(builder, acc, v) if acc is not None else v)
         total = v if total is None else builder.add(total, v)
     pv = _vload(builder, part, _I16, j, n)
-    _vstore(builder, builder.add(pv, total), out, _I16, j)
+    _vstore(builder, builder.add(pv, total), out, _I16, j, stream)
     return new_accs
 
 
-def _make(k):
+def _make(k, stream=False):
     def impl(typingctx, c, part, out, srcs, dsts, mins, p2s, p1):
         ret = types.int16 if k == 1 else types.UniTuple(types.int16, k)
         sig = ret(c, part, out, srcs, dsts, mins, p2s, p1)
@@ -134,7 +138,7 @@ def _make(k):
                 aphis.append(a)
             builder.cbranch(builder.icmp_unsigned("<", jphi, nfull), body, tail)
             builder.position_at_end(body)
-            new = _block(builder, 32, jphi, cp, pp, op, sp, dp, q1, ms, js, aphis)
+            new = _block(builder, 32, jphi, cp, pp, op, sp, dp, q1, ms, js, aphis, stream)
             jn = builder.add(jphi, ir.Constant(_I64, 32))
             jphi.add_incoming(jn, builder.block)
             for a, v in zip(aphis, new):
@@ -144,7 +148,7 @@ def _make(k):
             res = [_reduce_smin(builder, a) for a in aphis]
             # the remaining 16 lanes, if any (Dp is a multiple of 16)
             with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
-                r16 = _block(builder, 16, nfull, cp, pp, op, sp, dp, q1, ms, js, [None] * k)
+                r16 = _block(builder, 16, nfull, cp, pp, op, sp, dp, q1, ms, js, [None] * k, stream)
                 r16 = [_smin(builder, r, _reduce_smin(builder, v)) for r, v in zip(res, r16)]
                 rblock = builder.block
             out_vals = []
@@ -165,6 +169,24 @@ def _make(k):
 path_steps_1 = intrinsic(_make(1))
 path_steps_2 = intrinsic(_make(2))
 path_steps_4 = intrinsic(_make(4))
+# the same with non-temporal stores of ``out`` (partial sums for the other sweep)
+path_steps_1_nt = intrinsic(_make(1, True))
+path_steps_2_nt = intrinsic(_make(2, True))
+path_steps_4_nt = intrinsic(_make(4, True))
+
+
+@intrinsic
+def store_fence(typingctx):
+    """A full memory fence (``mfence`` on x86): orders the non-temporal stores before
+    later stores (once per row, so the other thread sees the partial sums after the phase
+    barrier whatever the barrier's own ordering guarantees)."""
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 # ------------------------------------------------------------------ selection reductions

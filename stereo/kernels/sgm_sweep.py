@@ -82,8 +82,9 @@ from .. import flags
 from .select import lr_column, lr_rule, pixel_rules
 from .census import CHUNK, census_cost_row_at
 from .sgm import BIG, _mark_row_outside, padded_count
-from .sgm_simd import (best_index, path_steps_1, path_steps_2, path_steps_4, prefetch_row,
-                       right_winners_update, second_best)
+from .sgm_simd import (best_index, path_steps_1, path_steps_1_nt, path_steps_2, path_steps_2_nt,
+                       path_steps_4, path_steps_4_nt, prefetch_row, right_winners_update,
+                       second_best, store_fence)
 
 _BORDER = int(flags.BORDER)
 
@@ -122,22 +123,38 @@ def _sweep_row(y, dy, final, dirs, cost_row, guide, p1, p2lut, hb, rb, rm, zero,
     yp = y - dy
     gp = guide[yp] if 0 <= yp < h else guide[y]
     _reset(hb[1])
-    part = part_row if final else zero
-    pmul = 1 if final else 0
-    if dy > 0:
-        if dirs == 0:
-            _row1_lr(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd)
-        elif dirs == 1:
-            _row2_lr(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd)
+    if final:
+        if dy > 0:
+            if dirs == 0:
+                _row1_lr(cost_row, g, p1, p2lut, hb, part_row, 1, out_row, nd)
+            elif dirs == 1:
+                _row2_lr(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
+            else:
+                _row4_lr(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
         else:
-            _row4_lr(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd)
+            if dirs == 0:
+                _row1_rl(cost_row, g, p1, p2lut, hb, part_row, 1, out_row, nd)
+            elif dirs == 1:
+                _row2_rl(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
+            else:
+                _row4_rl(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
     else:
-        if dirs == 0:
-            _row1_rl(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd)
-        elif dirs == 1:
-            _row2_rl(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd)
+        # phase 1: the partial sums go to the volume for the other sweep (streamed)
+        if dy > 0:
+            if dirs == 0:
+                _row1_lr_nt(cost_row, g, p1, p2lut, hb, zero, 0, out_row, nd)
+            elif dirs == 1:
+                _row2_lr_nt(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+            else:
+                _row4_lr_nt(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
         else:
-            _row4_rl(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd)
+            if dirs == 0:
+                _row1_rl_nt(cost_row, g, p1, p2lut, hb, zero, 0, out_row, nd)
+            elif dirs == 1:
+                _row2_rl_nt(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+            else:
+                _row4_rl_nt(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+        store_fence()
 
 
 # The row walks: step i visits pixel x = i (sx = 1) or W - 1 - i (sx = -1); the
@@ -148,9 +165,13 @@ def _sweep_row(y, dy, final, dirs, cost_row, guide, p1, p2lut, hb, rb, rm, zero,
 _AHEAD = 8
 
 
-def _row_walks(sx):
+def _row_walks(sx, stream):
     # the three row walks for a literal sense sx (a compile-time constant: the index
-    # arithmetic folds; measured faster than a run-time sense)
+    # arithmetic folds; measured faster than a run-time sense); with ``stream`` the sums
+    # go out with non-temporal stores (phase 1: partial sums for the other sweep)
+    step1 = path_steps_1_nt if stream else path_steps_1
+    step2 = path_steps_2_nt if stream else path_steps_2
+    step4 = path_steps_4_nt if stream else path_steps_4
     @njit(cache=True)
     def row1(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd):
         w = cost_row.shape[0]
@@ -160,7 +181,7 @@ def _row_walks(sx):
             hc = i & 1
             p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[min(max(x - sx, 0), w - 1)]))]
             hd = hb[hc]
-            hmin = path_steps_1(cost_row[x], part[x * pmul], out_row[x], (hb[hc ^ 1],), (hd,),
+            hmin = step1(cost_row[x], part[x * pmul], out_row[x], (hb[hc ^ 1],), (hd,),
                                 (hmin,), (p2h,), p1)
             hd[nd + 1] = BIG
 
@@ -179,7 +200,7 @@ def _row_walks(sx):
             p2v = p2lut[abs(gx - np.int32(gp[x]))]
             hd = hb[hc]
             vd = rb[0, cur, x + 1]
-            hmin, m1 = path_steps_2(cost_row[x], part[x * pmul], out_row[x],
+            hmin, m1 = step2(cost_row[x], part[x * pmul], out_row[x],
                                     (hb[hc ^ 1], rb[0, prv, x + 1]), (hd, vd),
                                     (hmin, rm[0, prv, x + 1]), (p2h, p2v), p1)
             hd[nd + 1] = BIG
@@ -200,7 +221,8 @@ def _row_walks(sx):
                 xf = x + _AHEAD * sx
                 prefetch_row(cost_row, xf)
                 prefetch_row(part, xf * pmul)
-                prefetch_row(out_row, xf)
+                if not stream:
+                    prefetch_row(out_row, xf)
             xa = x - sx                     # diagonal a comes from (y - dy, xa), b from (y - dy, xb)
             xb = x + sx
             hc = i & 1
@@ -213,7 +235,7 @@ def _row_walks(sx):
             vd = rb[0, cur, x + 1]
             ad = rb[1, cur, x + 1]
             bd = rb[2, cur, x + 1]
-            hmin, m1, m2, m3 = path_steps_4(
+            hmin, m1, m2, m3 = step4(
                 cost_row[x], part[x * pmul], out_row[x],
                 (hb[hc ^ 1], rb[0, prv, x + 1], rb[1, prv, xa + 1], rb[2, prv, xb + 1]),
                 (hd, vd, ad, bd),
@@ -230,8 +252,10 @@ def _row_walks(sx):
     return row1, row2, row4
 
 
-_row1_lr, _row2_lr, _row4_lr = _row_walks(1)
-_row1_rl, _row2_rl, _row4_rl = _row_walks(-1)
+_row1_lr, _row2_lr, _row4_lr = _row_walks(1, False)
+_row1_rl, _row2_rl, _row4_rl = _row_walks(-1, False)
+_row1_lr_nt, _row2_lr_nt, _row4_lr_nt = _row_walks(1, True)
+_row1_rl_nt, _row2_rl_nt, _row4_rl_nt = _row_walks(-1, True)
 
 
 @njit(cache=True)
