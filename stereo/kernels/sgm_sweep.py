@@ -457,7 +457,7 @@ def _cost_scratch(shape):
         return np.empty(shape, np.uint8)
     buf = getattr(_SCRATCH, 'buf', None)
     if buf is None or buf.size < n:
-        _SCRATCH.buf = None
+        _SCRATCH.buf = buf = None    # the old volume must not be alive during the allocation
         buf = np.empty(n, np.uint8)
         _SCRATCH.buf = buf
     return buf[:n].reshape(shape)
