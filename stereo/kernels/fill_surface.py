@@ -14,6 +14,17 @@ KIND_SURFACE = np.uint8(1)
 KIND_BACKGROUND = np.uint8(2)
 
 
+@njit(cache=True, inline="always")
+def background_of(a, b):
+    """The farther (smaller) of a hole's two bounding disparities; the other one when one
+    is missing (NaN), NaN when both are: the Middlebury SDK's fill value."""
+    if np.isnan(a):
+        return b
+    if np.isnan(b):
+        return a
+    return min(a, b)
+
+
 @njit(cache=True, parallel=True)
 def surface_fill_rows(disp, same_surface, out, kind, run_len):
     """Fill each NaN run of every row of ``disp`` into ``out`` and say how in ``kind``.
@@ -51,12 +62,7 @@ def surface_fill_rows(disp, same_surface, out, kind, run_len):
                     out[y, i] = np.float32(left + (right - left) * (np.float64(i - s + 1) / span))
                     kind[y, i] = KIND_SURFACE
                 continue
-            if np.isnan(left):
-                fillv = right
-            elif np.isnan(right):
-                fillv = left
-            else:
-                fillv = min(left, right)
+            fillv = background_of(left, right)
             k = KIND_NONE if np.isnan(fillv) else KIND_BACKGROUND
             for i in range(s, x):
                 out[y, i] = np.float32(fillv)
@@ -112,12 +118,7 @@ def fill_columns_and_combine(disp, same_surface, rows, krow, srow, mask, filled_
                             v = np.float32(top + (bottom - top) * (np.float64(i - s + 1) / span))
                             _combine(rows, krow, srow, mask, filled_flag, i, x, v, KIND_SURFACE, n)
                     else:
-                        if np.isnan(top):
-                            fillv = bottom
-                        elif np.isnan(bottom):
-                            fillv = top
-                        else:
-                            fillv = min(top, bottom)
+                        fillv = background_of(top, bottom)
                         k = KIND_NONE if np.isnan(fillv) else KIND_BACKGROUND
                         for i in range(s, y):
                             _combine(rows, krow, srow, mask, filled_flag, i, x, np.float32(fillv), k, n)

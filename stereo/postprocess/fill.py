@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import flags
-from ..kernels.fill_surface import fill_columns_and_combine, surface_fill_rows
+from ..kernels.fill_surface import background_of, fill_columns_and_combine, surface_fill_rows
 
 _FILLED = np.uint8(flags.FILLED)
 
@@ -47,12 +47,7 @@ def _fill_rows(disp, mask, filled):
                 x += 1
             left = row[start - 1] if start > 0 else np.nan
             right = row[x] if x < w else np.nan
-            if np.isnan(left):
-                v = right
-            elif np.isnan(right):
-                v = left
-            else:
-                v = min(left, right)
+            v = background_of(left, right)
             if not np.isnan(v):
                 for i in range(start, x):
                     filled[y, i] = v
