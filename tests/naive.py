@@ -519,3 +519,21 @@ def naive_select_interval(cost, guide, p1, p2lut, paths, min_disparity, lo, cnt,
             if m == 0:
                 disp[y, x] = d
     return disp, mask, best_out, second_out, lrd
+
+
+# ---------------------------------------------------------------- one fused SGM path step (s14-sweep)
+def naive_path_steps(c, part, srcs, mins, p2s, p1):
+    """Twin of :func:`stereo.kernels.sgm_simd.path_steps_4` (and _1, _2) for one pixel.
+
+    ``srcs``: the paths' previous buffers (Dp + 2 entries, BIG at 0 and nd + 1); returns the
+    new buffers' entries 1..Dp (int16, wrapping), ``out`` (uint16, wrapping) and the minima.
+    """
+    ndp = len(c)
+    new = []
+    for s, m, p2 in zip(srcs, mins, p2s):
+        s = np.asarray(s, np.int64)
+        best = np.minimum(np.minimum(s[1:ndp + 1], np.minimum(s[:ndp], s[2:]) + p1), int(m) + int(p2))
+        v = (best - int(m) + np.asarray(c, np.int64)).astype(np.int16)    # wraps like the kernel
+        new.append(v)
+    out = (np.asarray(part, np.int64) + sum(v.astype(np.int64) for v in new)).astype(np.uint16)
+    return new, out, [int(v.min()) for v in new]

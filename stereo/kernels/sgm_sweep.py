@@ -8,7 +8,8 @@ and the uint16 sum of the paths does not depend on the order it is added in.
 Design (one kernel call per image or stripe):
 
 * A *downward* sweep visits rows top to bottom and, per row, walks the pixels left to
-  right carrying four paths at once in one pass over the disparities (:func:`_step4`):
+  right carrying four paths at once in one pass over the disparities
+  (:func:`stereo.kernels.sgm_simd.path_steps_4`, explicit 16-bit vector code):
   left-to-right on a one-pixel buffer, and the three paths coming from the row above
   (vertical, both diagonals) on two row buffers (previous and current row, by row
   parity). An *upward* sweep does the mirror image (right-to-left and the three paths
@@ -25,8 +26,12 @@ Design (one kernel call per image or stripe):
   :mod:`stereo.kernels.select` with 16-bit reductions). One barrier, no locks, no
   shared accumulators: the output does not depend on the number of threads (with one
   thread the halves simply run one after the other).
-* The upward sweep runs the same left-to-right code on mirrored row copies (L1/L2
-  resident): the compiled right-to-left loop was several times slower (measured).
+* The upward sweep walks its rows right to left in place. (Earlier versions, with the
+  step loops left to LLVM's vectoriser, ran it on mirrored row copies: the compiled
+  right-to-left loop was several times slower. The explicit vector steps do not care.)
+* The row walks prefetch the cost, partial-sum and output rows a few pixels ahead (the
+  right-to-left walk was ~20 % slower without: the hardware prefetcher follows
+  descending streams less well).
 * SAD/BT costs come as a precomputed volume, read row by row.
 * Memory-bound mode (``recompute``, used by SGBM's coarse-to-fine stripes when cost + sum
   would not fit the volume budget): each sweep computes the census cost rows itself
@@ -51,12 +56,19 @@ by the three line families and the horizontal kernel, sum volume written once an
 read-modify-written three times) moves at least 1 + 4 + 2 + 3 * 4 = 19 B/cell: a floor of
 0.18 s for the 10 scenes.
 
-Reached (single thread, Adirondack-Q 718x496, D = 80, per cell): census cost about
-0.15 ns, the two sweeps' path steps about 1.1 ns (0.14 ns per path and cell), selection
-0.3 ns: about 2 ns per cell in all, some 8x the memory floor. The kernel is
-compute-bound: per path and cell about 7 int16 vector operations on 32 lanes, plus per
-pixel and path a horizontal minimum, loop set-up and index arithmetic, which dominate at
-small D. Whole pipeline, 2 threads: see the README speed table.
+Reached (single thread, process CPU time, Adirondack-Q 718x496, D = 80, per cell, time
+stamps per stage in a debug build): census cost 0.25 ns (0.15-0.18 ns of it compute, the
+rest writing the cost volume), the two sweeps' path steps 0.66 ns (0.08 ns per path and
+cell), selection 0.29 ns: 1.29 ns per cell for the whole kernel (was 1.9 ns before the
+explicit vector steps and reductions, same machine and hour), some 5x the memory floor;
+640x480 D = 64: 1.39 ns per cell (was 2.08). Still compute-bound: a 32-lane block of the
+four fused paths is ~45 vector instructions (14 of them loads), and per pixel there
+remain ~100 scalar instructions (P2 look-ups, buffer addresses, four horizontal minima),
+about a third of the step time at D = 64. The selection is per pixel three reductions
+(one over 32-bit keys for the winner and its index, the second best, the right image's
+winners) plus the scalar rules. Two threads: the sweeps are balanced (phase 1 census +
+steps, phase 2 steps + selection, the upward sweep within ~10 % of the downward one);
+whole pipeline: see the README speed table.
 """
 
 from __future__ import annotations
@@ -70,6 +82,9 @@ from .. import flags
 from .select import lr_column, lr_rule, pixel_rules
 from .census import CHUNK, census_cost_row_at
 from .sgm import BIG, _mark_row_outside, padded_count
+from .sgm_simd import (best_index, path_steps_1, path_steps_1_nt, path_steps_2, path_steps_2_nt,
+                       path_steps_4, path_steps_4_nt, prefetch_row, right_winners_update,
+                       second_best, store_fence)
 
 _BORDER = int(flags.BORDER)
 
@@ -79,100 +94,6 @@ SWEEP_PATHS = (4, 5, 8)
 # Directions carried by each sweep besides its horizontal path: bit 0 vertical, bit 1 both
 # diagonals. Downward sweep: from above; upward sweep: from below.
 _DIRS = {4: (1, 1), 5: (3, 0), 8: (3, 3)}
-
-
-@njit(cache=True, inline="always")
-def _step4(c, hs, hm, hd, vs, vm, vd, as_, am, ad, bs, bm, bd, p1, p2h, p2v, p2a, p2b,
-           part, out, nd):
-    # Four SGM path steps fused in one pass over the disparities (the cost row is read
-    # once and the sum written once). Each is exactly sgm._step: src/dst buffers hold
-    # Dp+2 entries with BIG at 0 and nd+1; every operand is cast back to int16 so LLVM
-    # keeps 16-bit lanes. out = part + sum of the four (uint16, wraps like the real sum:
-    # the total of all paths fits in 16 bits, checked by the public API).
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    vm16 = np.int16(vm)
-    am16 = np.int16(am)
-    bm16 = np.int16(bm)
-    hj = np.int16(hm16 + p2h)
-    vj = np.int16(vm16 + p2v)
-    aj = np.int16(am16 + p2a)
-    bj = np.int16(bm16 + p2b)
-    mh = BIG
-    mv = BIG
-    ma = BIG
-    mb = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        x2 = np.int16(min(vs[j], vs[j + 2]) + q1)
-        v2 = np.int16(np.int16(min(min(vs[j + 1], x2), vj) - vm16) + cj)
-        x3 = np.int16(min(as_[j], as_[j + 2]) + q1)
-        v3 = np.int16(np.int16(min(min(as_[j + 1], x3), aj) - am16) + cj)
-        x4 = np.int16(min(bs[j], bs[j + 2]) + q1)
-        v4 = np.int16(np.int16(min(min(bs[j + 1], x4), bj) - bm16) + cj)
-        hd[j + 1] = v1
-        vd[j + 1] = v2
-        ad[j + 1] = v3
-        bd[j + 1] = v4
-        mh = min(mh, v1)
-        mv = min(mv, v2)
-        ma = min(ma, v3)
-        mb = min(mb, v4)
-        out[j] = np.uint16(part[j] + np.uint16(np.int16(np.int16(v1 + v2) + np.int16(v3 + v4))))
-    hd[nd + 1] = BIG
-    vd[nd + 1] = BIG
-    ad[nd + 1] = BIG
-    bd[nd + 1] = BIG
-    return mh, mv, ma, mb
-
-
-@njit(cache=True, inline="always")
-def _step2(c, hs, hm, hd, vs, vm, vd, p1, p2h, p2v, part, out, nd):
-    # _step4 with the horizontal and the vertical path only
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    vm16 = np.int16(vm)
-    hj = np.int16(hm16 + p2h)
-    vj = np.int16(vm16 + p2v)
-    mh = BIG
-    mv = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        x2 = np.int16(min(vs[j], vs[j + 2]) + q1)
-        v2 = np.int16(np.int16(min(min(vs[j + 1], x2), vj) - vm16) + cj)
-        hd[j + 1] = v1
-        vd[j + 1] = v2
-        mh = min(mh, v1)
-        mv = min(mv, v2)
-        out[j] = np.uint16(part[j] + np.uint16(np.int16(v1 + v2)))
-    hd[nd + 1] = BIG
-    vd[nd + 1] = BIG
-    return mh, mv
-
-
-@njit(cache=True, inline="always")
-def _step1(c, hs, hm, hd, p1, p2h, part, out, nd):
-    # _step4 with the horizontal path only
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    hj = np.int16(hm16 + p2h)
-    mh = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        hd[j + 1] = v1
-        mh = min(mh, v1)
-        out[j] = np.uint16(part[j] + np.uint16(v1))
-    hd[nd + 1] = BIG
-    return mh
 
 
 @njit(cache=True, inline="always")
@@ -188,111 +109,164 @@ def _reset(buf):
 def _sweep_row(y, dy, final, dirs, cost_row, guide, p1, p2lut, hb, rb, rm, zero, part_row,
                out_row, nd):
     # One row of a sweep whose rows are visited in the sense dy (+1 downward, -1 upward);
-    # pixels are always walked left to right in the arrays given (the upward sweep gets
-    # mirrored rows, see _sweep). Path buffers: hb (2, Dp+2) for the horizontal path (by
-    # step parity); rb (3, 2, W+2, Dp+2) row buffers of the vertical / diagonal a (from x-1)
-    # / diagonal b (from x+1) paths, by row parity, pixel x at index x+1 (columns 0 and W+1
-    # stay reset: a diagonal entering the image starts there); rm (3, 2, W+2) their minima.
-    # With ``final``, ``part_row`` (W, Dp) is added to this sweep's sums; otherwise ``zero``
-    # (1, Dp) is. The result goes to ``out_row`` (W, Dp). One loop per path set, no array
-    # variable reassigned and no branch on the path set inside the pixel loop: both
-    # defeated vectorisation or added per-pixel cost (measured).
+    # the downward sweep walks the pixels left to right, the upward one right to left
+    # (sense sx = dy). Path buffers: hb (2, Dp+2) for the horizontal path (by step
+    # parity); rb (3, 2, W+2, Dp+2) row buffers of the vertical / diagonal a (from x - sx)
+    # / diagonal b (from x + sx) paths, by row parity, pixel x at index x+1 (columns 0 and
+    # W+1 stay reset: a diagonal entering the image starts there); rm (3, 2, W+2) their
+    # minima. With ``final``, ``part_row`` (W, Dp) is added to this sweep's sums;
+    # otherwise ``zero`` (1, Dp) is. The result goes to ``out_row`` (W, Dp). One loop per
+    # path set, no array variable reassigned and no branch on the path set inside the
+    # pixel loop: both defeated vectorisation or added per-pixel cost (measured).
     h = guide.shape[0]
     g = guide[y]
     yp = y - dy
     gp = guide[yp] if 0 <= yp < h else guide[y]
     _reset(hb[1])
     if final:
-        if dirs == 0:
-            _row1(cost_row, g, p1, p2lut, hb, part_row, 1, out_row, nd)
-        elif dirs == 1:
-            _row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
+        if dy > 0:
+            if dirs == 0:
+                _row1_lr(cost_row, g, p1, p2lut, hb, part_row, 1, out_row, nd)
+            elif dirs == 1:
+                _row2_lr(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
+            else:
+                _row4_lr(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
         else:
-            _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
+            if dirs == 0:
+                _row1_rl(cost_row, g, p1, p2lut, hb, part_row, 1, out_row, nd)
+            elif dirs == 1:
+                _row2_rl(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
+            else:
+                _row4_rl(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part_row, 1, out_row, nd)
     else:
-        if dirs == 0:
-            _row1(cost_row, g, p1, p2lut, hb, zero, 0, out_row, nd)
-        elif dirs == 1:
-            _row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+        # phase 1: the partial sums go to the volume for the other sweep (streamed)
+        if dy > 0:
+            if dirs == 0:
+                _row1_lr_nt(cost_row, g, p1, p2lut, hb, zero, 0, out_row, nd)
+            elif dirs == 1:
+                _row2_lr_nt(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+            else:
+                _row4_lr_nt(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
         else:
-            _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+            if dirs == 0:
+                _row1_rl_nt(cost_row, g, p1, p2lut, hb, zero, 0, out_row, nd)
+            elif dirs == 1:
+                _row2_rl_nt(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+            else:
+                _row4_rl_nt(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, zero, 0, out_row, nd)
+        store_fence()
 
 
-@njit(cache=True)
-def _row1(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd):
-    w = cost_row.shape[0]
-    hmin = np.int16(0)
-    for x in range(w):
-        hc = x & 1
-        p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[max(x - 1, 0)]))]
-        hmin = _step1(cost_row[x], hb[hc ^ 1], hmin, hb[hc], p1, p2h, part[x * pmul], out_row[x], nd)
+# The row walks: step i visits pixel x = i (sx = 1) or W - 1 - i (sx = -1); the
+# horizontal path comes from x - sx. (With the scalar step loops of earlier versions the
+# right-to-left walk compiled several times slower and the upward sweep ran on mirrored
+# row copies; the explicit vector steps of sgm_simd do not care.)
+
+_AHEAD = 8
 
 
-@njit(cache=True)
-def _row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
-    w = cost_row.shape[0]
-    cur = y & 1
-    prv = cur ^ 1
-    hmin = np.int16(0)
-    for x in range(w):
-        hc = x & 1
-        gx = np.int32(g[x])
-        p2h = p2lut[abs(gx - np.int32(g[max(x - 1, 0)]))]
-        p2v = p2lut[abs(gx - np.int32(gp[x]))]
-        hmin, m1 = _step2(cost_row[x], hb[hc ^ 1], hmin, hb[hc], rb[0, prv, x + 1],
-                          rm[0, prv, x + 1], rb[0, cur, x + 1], p1, p2h, p2v, part[x * pmul],
-                          out_row[x], nd)
-        rm[0, cur, x + 1] = m1
+def _row_walks(sx, stream):
+    # the three row walks for a literal sense sx (a compile-time constant: the index
+    # arithmetic folds; measured faster than a run-time sense); with ``stream`` the sums
+    # go out with non-temporal stores (phase 1: partial sums for the other sweep)
+    step1 = path_steps_1_nt if stream else path_steps_1
+    step2 = path_steps_2_nt if stream else path_steps_2
+    step4 = path_steps_4_nt if stream else path_steps_4
+    @njit(cache=True)
+    def row1(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd):
+        w = cost_row.shape[0]
+        hmin = np.int16(0)
+        for i in range(w):
+            x = i if sx > 0 else w - 1 - i
+            hc = i & 1
+            p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[min(max(x - sx, 0), w - 1)]))]
+            hd = hb[hc]
+            hmin = step1(cost_row[x], part[x * pmul], out_row[x], (hb[hc ^ 1],), (hd,),
+                                (hmin,), (p2h,), p1)
+            hd[nd + 1] = BIG
 
 
-@njit(cache=True)
-def _row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
-    w = cost_row.shape[0]
-    cur = y & 1
-    prv = cur ^ 1
-    hmin = np.int16(0)
-    for x in range(w):
-        hc = x & 1
-        gx = np.int32(g[x])
-        p2h = p2lut[abs(gx - np.int32(g[max(x - 1, 0)]))]
-        p2v = p2lut[abs(gx - np.int32(gp[x]))]
-        p2a = p2lut[abs(gx - np.int32(gp[max(x - 1, 0)]))]
-        p2b = p2lut[abs(gx - np.int32(gp[min(x + 1, w - 1)]))]
-        hmin, m1, m2, m3 = _step4(cost_row[x], hb[hc ^ 1], hmin, hb[hc], rb[0, prv, x + 1],
-                                  rm[0, prv, x + 1], rb[0, cur, x + 1], rb[1, prv, x],
-                                  rm[1, prv, x], rb[1, cur, x + 1], rb[2, prv, x + 2],
-                                  rm[2, prv, x + 2], rb[2, cur, x + 1], p1, p2h, p2v, p2a, p2b,
-                                  part[x * pmul], out_row[x], nd)
-        rm[0, cur, x + 1] = m1
-        rm[1, cur, x + 1] = m2
-        rm[2, cur, x + 1] = m3
+    @njit(cache=True)
+    def row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
+        w = cost_row.shape[0]
+        cur = y & 1
+        prv = cur ^ 1
+        hmin = np.int16(0)
+        for i in range(w):
+            x = i if sx > 0 else w - 1 - i
+            hc = i & 1
+            gx = np.int32(g[x])
+            p2h = p2lut[abs(gx - np.int32(g[min(max(x - sx, 0), w - 1)]))]
+            p2v = p2lut[abs(gx - np.int32(gp[x]))]
+            hd = hb[hc]
+            vd = rb[0, cur, x + 1]
+            hmin, m1 = step2(cost_row[x], part[x * pmul], out_row[x],
+                                    (hb[hc ^ 1], rb[0, prv, x + 1]), (hd, vd),
+                                    (hmin, rm[0, prv, x + 1]), (p2h, p2v), p1)
+            hd[nd + 1] = BIG
+            vd[nd + 1] = BIG
+            rm[0, cur, x + 1] = m1
 
 
-@njit(cache=True, inline="always")
-def _mirror(src, dst):
-    # dst[x] = src[W - 1 - x] for (W, Dp) rows
-    w = src.shape[0]
-    n = src.shape[1]
-    for x in range(w):
-        s = src[w - 1 - x]
-        d = dst[x]
-        for j in range(n):
-            d[j] = s[j]
+    @njit(cache=True)
+    def row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
+        w = cost_row.shape[0]
+        cur = y & 1
+        prv = cur ^ 1
+        hmin = np.int16(0)
+        for i in range(w):
+            x = i if sx > 0 else w - 1 - i
+            if i + _AHEAD < w:
+                # the cost and partial-sum rows come from memory: fetch a few pixels ahead
+                xf = x + _AHEAD * sx
+                prefetch_row(cost_row, xf)
+                prefetch_row(part, xf * pmul)
+                if not stream:
+                    prefetch_row(out_row, xf)
+            xa = x - sx                     # diagonal a comes from (y - dy, xa), b from (y - dy, xb)
+            xb = x + sx
+            hc = i & 1
+            gx = np.int32(g[x])
+            p2h = p2lut[abs(gx - np.int32(g[min(max(xa, 0), w - 1)]))]
+            p2v = p2lut[abs(gx - np.int32(gp[x]))]
+            p2a = p2lut[abs(gx - np.int32(gp[min(max(xa, 0), w - 1)]))]
+            p2b = p2lut[abs(gx - np.int32(gp[min(max(xb, 0), w - 1)]))]
+            hd = hb[hc]
+            vd = rb[0, cur, x + 1]
+            ad = rb[1, cur, x + 1]
+            bd = rb[2, cur, x + 1]
+            hmin, m1, m2, m3 = step4(
+                cost_row[x], part[x * pmul], out_row[x],
+                (hb[hc ^ 1], rb[0, prv, x + 1], rb[1, prv, xa + 1], rb[2, prv, xb + 1]),
+                (hd, vd, ad, bd),
+                (hmin, rm[0, prv, x + 1], rm[1, prv, xa + 1], rm[2, prv, xb + 1]),
+                (p2h, p2v, p2a, p2b), p1)
+            hd[nd + 1] = BIG
+            vd[nd + 1] = BIG
+            ad[nd + 1] = BIG
+            bd[nd + 1] = BIG
+            rm[0, cur, x + 1] = m1
+            rm[1, cur, x + 1] = m2
+            rm[2, cur, x + 1] = m3
+
+    return row1, row2, row4
+
+
+_row1_lr, _row2_lr, _row4_lr = _row_walks(1, False)
+_row1_rl, _row2_rl, _row4_rl = _row_walks(-1, False)
+_row1_lr_nt, _row2_lr_nt, _row4_lr_nt = _row_walks(1, True)
+_row1_rl_nt, _row2_rl_nt, _row4_rl_nt = _row_walks(-1, True)
 
 
 @njit(cache=True)
 def _sweep(t, rows_from, rows_to, final, dirs, use_volume, volume, code_l, code_r, grad_l, grad_r,
-           guide, guide_m, p1, p2lut, min_disparity, nd, grad_weight, grad_cap, invalid_cost,
-           rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rkey, total, cm, pm, om,
+           guide, p1, p2lut, min_disparity, nd, grad_weight, grad_cap, invalid_cost,
+           rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rwin, total,
            ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist, sel_lo, sel_hi):
     # Rows rows_from, ..., rows_to - dy of sweep t (t = 0 downward, 1 upward). Census
     # costs are computed in phase 1 only, by whichever sweep reaches the row first, and
     # stored in ``volume`` for the other sweep (1 byte per cell written and read back is
     # cheaper than computing the census cost twice).
-    # The upward sweep walks its rows right to left by running the same left-to-right
-    # code on mirrored copies (cost row -> cm, partial sums -> pm, its output om mirrored
-    # back, guide_m = mirrored guide): the compiled right-to-left loop ran several times
-    # slower (measured), the copies stay in L1/L2 and cost little.
     # use_volume: 1 read the given cost volume; 0 census costs stored in phase 1, read in
     # phase 2; 2 census costs recomputed by each sweep into its row buffer crow[t] (no
     # volume: a third less memory per cell for about 0.15 ns more per cell).
@@ -308,103 +282,81 @@ def _sweep(t, rows_from, rows_to, final, dirs, use_volume, volume, code_l, code_
                 census_cost_row_at(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight,
                             grad_cap, invalid_cost, rev[t], grev[t], ctmp[t], volume[y])
             cost_row = volume[y]
-        if t == 0:
-            if final:
-                _sweep_row(y, dy, True, dirs, cost_row, guide, p1, p2lut, hb[t], rb[t], rm[t],
-                           zero, total[y], fin[t], nd)
-            else:
-                _sweep_row(y, dy, False, dirs, cost_row, guide, p1, p2lut, hb[t], rb[t], rm[t],
-                           zero, total[y], total[y], nd)
+        if final:
+            _sweep_row(y, dy, True, dirs, cost_row, guide, p1, p2lut, hb[t], rb[t], rm[t], zero,
+                       total[y], fin[t], nd)
         else:
-            _mirror(cost_row, cm)
-            if final:
-                _mirror(total[y], pm)
-                _sweep_row(y, dy, True, dirs, cm, guide_m, p1, p2lut, hb[t], rb[t], rm[t], zero,
-                           pm, om, nd)
-                _mirror(om, fin[t])
-            else:
-                _sweep_row(y, dy, False, dirs, cm, guide_m, p1, p2lut, hb[t], rb[t], rm[t], zero,
-                           pm, om, nd)
-                _mirror(om, total[y])
+            _sweep_row(y, dy, False, dirs, cost_row, guide, p1, p2lut, hb[t], rb[t], rm[t], zero,
+                       total[y], total[y], nd)
         if final and sel_lo <= y < sel_hi:
             _mark_row_outside(fin[t], min_disparity, nd)
             select_row_u16(fin[t], nd, min_disparity, ratio, subpixel, lr_max_diff, disp[y],
-                           mask[y], best[y], second[y], lr_dist[y], rkey[t])
+                           mask[y], best[y], second[y], lr_dist[y], rwin[t])
         y += dy
-
-
-_NO_RKEY = np.uint32(0xFFFFFFFF)
 
 
 @njit(cache=True)
 def select_row_u16(costs, nd, min_disparity, ratio, subpixel, lr_max_diff, disp, mask, best_out,
-                   second_out, lr_out, rkey):
+                   second_out, lr_out, rwin):
     """:func:`stereo.kernels.select.select_row` for a uint16 row (W, Dp) with ``nd`` real
-    disparities (sentinel 65535), same outputs, with 16-bit-friendly reductions.
+    disparities (sentinel 65535), same outputs, with 16-bit vector reductions.
 
     The per-pixel rules are the shared ones (:func:`~stereo.kernels.select.pixel_rules`,
-    :func:`~stereo.kernels.select.lr_rule`); only the reductions differ: the winner and
-    its index come from one pass over uint32 keys ``cost << 16 | k`` (the smallest key is
-    the smallest cost, ties to the smallest k, as in select_row), and the right image's
-    winners likewise (16 lanes per AVX-512 vector instead of 8 for int64 keys, and no copy
-    of the row to an unpadded array). ``rkey``: uint32 scratch (W,). ``costs`` is used as
-    scratch: its content is undefined afterwards.
+    :func:`~stereo.kernels.select.lr_rule`); only the reductions differ
+    (:mod:`stereo.kernels.sgm_simd`): the winner is the smallest cost, ties to the
+    smallest k (as in select_row), the second the smallest cost with ``|k - kb| > 1``,
+    the right image's winners are folded in per left pixel into a cost and an index row
+    (smallest cost, then smallest k). ``rwin``: uint16 scratch (3, W + Dp). The padding
+    cells k >= nd are never read as costs; ``costs`` is not modified.
     Tested equal to select_row (tests/test_sgm_kernels.py).
     """
     w = costs.shape[0]
     sent64 = np.int64(65535)
     do_lr = lr_max_diff >= 0.0
+    rcost = rwin[0]
+    ridx = rwin[1]
     if do_lr:
-        for j in range(w):
-            rkey[j] = _NO_RKEY
-        for x in range(w):
-            # right column x_r = x - min_disparity - k, stored reversed (see select._right_keys)
-            k_lo = max(0, x - min_disparity - w + 1)
-            k_hi = min(nd - 1, x - min_disparity)
-            if k_hi < k_lo:
-                continue
-            j0 = w - 1 - x + min_disparity + k_lo
-            n = k_hi - k_lo + 1
-            seg = costs[x, k_lo:k_hi + 1]
-            dst = rkey[j0:j0 + n]
-            for i in range(n):
-                dst[i] = min(dst[i], (np.uint32(seg[i]) << np.uint32(16)) | np.uint32(k_lo + i))
+        rcost[:] = 65535
+        # entry w - 1 - x + k holds right column x_r = x - min_disparity - k (reversed, so
+        # that a left pixel's cells update consecutive entries); sentinel cells (outside
+        # the right image) never update
+        # pixels in strides wider than a cost vector: consecutive updates then touch
+        # disjoint entries (pixel x + 1's loads would otherwise overlap x's stores at a
+        # 2-byte offset and wait for them to reach the cache); the result does not
+        # depend on the order
+        stride = costs.shape[1] + 32
+        for x0 in range(min(stride, w)):
+            for x in range(x0, w, stride):
+                right_winners_update(costs, x, nd, rcost, ridx, w - 1 - x)
+    # The reductions run as separate passes over the row: each pixel's chain (minimum,
+    # then the second minimum, which needs the winner's index) is latency-bound, and
+    # independent pixels in a loop of their own overlap (measured faster than one loop).
+    kbs = rwin[2]
     for x in range(w):
-        row = costs[x]
-        kmin = _NO_RKEY
-        for k in range(nd):
-            kmin = min(kmin, (np.uint32(row[k]) << np.uint32(16)) | np.uint32(k))
-        best = np.int64(kmin >> np.uint32(16))
+        best, kb = best_index(costs, x, nd)
+        best_out[x] = best
+        kbs[x] = kb
+    for x in range(w):
+        second_out[x] = second_best(costs, x, nd, np.int64(kbs[x]))
+    for x in range(w):
+        best = np.int64(best_out[x])
         lr_out[x] = np.nan
         if best == sent64:
             disp[x] = np.nan
             mask[x] = _BORDER
-            best_out[x] = sent64
             second_out[x] = sent64
             continue
-        kb = np.int64(kmin & np.uint32(0xFFFF))
-        cm = np.int64(row[kb - 1]) if kb > 0 else sent64
-        cp = np.int64(row[kb + 1]) if kb < nd - 1 else sent64
-        # best non-adjacent cost: the row is scratch (the right-image keys are already
-        # taken), so blank the winner and its neighbours and take one full-length minimum
-        # (faster than two loops of varying length)
-        row[max(kb - 1, 0)] = 65535
-        row[kb] = 65535
-        row[min(kb + 1, nd - 1)] = 65535
-        smin = np.uint16(65535)
-        for k in range(nd):
-            smin = min(smin, row[k])
-        second = np.int64(smin)
-        best_out[x] = best
-        second_out[x] = second
+        kb = np.int64(kbs[x])
+        second = np.int64(second_out[x])
+        cm = np.int64(costs[x, kb - 1]) if kb > 0 else sent64
+        cp = np.int64(costs[x, kb + 1]) if kb < nd - 1 else sent64
         d, m = pixel_rules(best, second, kb, cm, cp, nd, sent64, ratio, subpixel, min_disparity)
         if do_lr:
             xr = lr_column(x, d)
             if 0 <= xr < w:
-                key = rkey[w - 1 - xr]
-                if (key >> np.uint32(16)) != np.uint32(65535):
-                    dist, bit = lr_rule(d, np.int64(key & np.uint32(0xFFFF)), min_disparity,
-                                        lr_max_diff)
+                e = w - 1 - xr - min_disparity
+                if 0 <= e < rcost.shape[0] and rcost[e] != 65535:
+                    dist, bit = lr_rule(d, np.int64(ridx[e]), min_disparity, lr_max_diff)
                     lr_out[x] = dist
                     m |= bit
         mask[x] = m
@@ -438,20 +390,13 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
     ctmp = np.empty((2, nd + CHUNK), np.uint8)
     crow = np.empty((2, w if use_volume == 2 else 1, ndp), np.uint8)
     hb = np.full((2, 2, ndp + 2), BIG, np.int16)   # entries 0 and Dp+1 are never written
-    cm = np.empty((w, ndp), np.uint8)                # mirrored rows of the upward sweep
-    pm = np.empty((w, ndp), np.uint16)
-    om = np.empty((w, ndp), np.uint16)
-    guide_m = np.empty((h, w), np.uint8)
-    for y in range(h):
-        for x in range(w):
-            guide_m[y, x] = guide[y, w - 1 - x]
     rb = np.zeros((2, 3, 2, w + 2, ndp + 2), np.int16)
     rb[:, :, :, :, 0] = BIG
     rb[:, :, :, :, ndp + 1] = BIG
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
     zero = np.zeros((1, ndp), np.uint16)
     fin = np.empty((2, w, ndp), np.uint16)
-    rkey = np.empty((2, w), np.uint32)
+    rwin = np.empty((2, 3, w + ndp), np.uint16)
     mid = h // 2
     for phase in range(2):
         final = phase == 1
@@ -464,8 +409,8 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
             else:
                 a, b = (h - 1, mid - 1) if not final else (mid - 1, min(mid, core_lo) - 1)
             _sweep(np.int64(t), a, b, final, dirs, use_volume, volume, code_l, code_r, grad_l,
-                   grad_r, guide, guide_m, p1, p2lut, min_disparity, nd, grad_weight, grad_cap,
-                   invalid_cost, rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rkey, total, cm, pm, om,
+                   grad_r, guide, p1, p2lut, min_disparity, nd, grad_weight, grad_cap,
+                   invalid_cost, rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rwin, total,
                    ratio, subpixel, lr_max_diff, disp, mask, best, second, lr_dist, core_lo, core_hi)
 
 

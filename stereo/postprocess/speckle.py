@@ -19,13 +19,27 @@ _INVALID16 = -32768
 
 
 @njit(cache=True)
+def _max_abs_finite_bits(bits):
+    """Largest |d| over finite pixels as float32 bits (uint32 view of the map), or
+    0xFFFFFFFF when there are none. For non-negative floats the bit patterns order like
+    the values, so this is an integer max the loop vectorises (the float version with a
+    branch per pixel did not)."""
+    m = np.uint32(0)
+    anyf = np.uint32(0)
+    for b in bits.ravel():
+        a = b & np.uint32(0x7FFFFFFF)
+        fin = a < np.uint32(0x7F800000)
+        m = max(m, a if fin else np.uint32(0))
+        anyf = max(anyf, np.uint32(1) if fin else np.uint32(0))
+    return m if anyf else np.uint32(0xFFFFFFFF)
+
+
 def _max_abs_finite(disp):
     """Largest |d| over finite pixels, -1 when there are none."""
-    m = np.float32(-1.0)
-    for v in disp.ravel():
-        if np.isfinite(v):
-            m = max(m, abs(v))
-    return m
+    bits = _max_abs_finite_bits(disp.view(np.uint32))
+    if bits == 0xFFFFFFFF:
+        return np.float32(-1.0)
+    return np.array([bits], np.uint32).view(np.float32)[0]
 
 
 @njit(cache=True)

@@ -1,0 +1,424 @@
+"""Explicit vector code (LLVM IR emitted through Numba intrinsics) for the SGM sweeps.
+
+Three parts, each bit-identical to the scalar loops it replaces (tests compare them with
+NumPy twins): the fused path steps (:func:`path_steps_1`, ``_2``, ``_4``), the selection
+reductions of one pixel's uint16 cost vector (:func:`best_index`, :func:`second_best`,
+:func:`right_winners_update`) and a row prefetch hint (:func:`prefetch_row`).
+
+:func:`path_steps_4` does, for one pixel, ``k`` (1, 2 or 4) SGM path steps in one pass over
+the disparities, exactly what the scalar loop of earlier versions of
+:mod:`stereo.kernels.sgm_sweep` did (same wrapping 16-bit arithmetic, same signed minima,
+same padding lanes), so the results are bit-identical. Why not let LLVM vectorise the
+scalar loop: it cannot prove that the ~10 row slices (cost, 2 buffers per path, partial
+sum, output) do not overlap, so every pixel ran ~250 scalar instructions of run-time
+overlap checks before the vector loop, and at D = 64-96 the vector loop itself only ran
+2-3 times (plus an 8-lane tail). The callers guarantee that the slices do not overlap;
+the code here uses 32-lane vectors (64 bytes, one AVX-512 register) and one 16-lane
+block for the rest (the padded disparity count is a multiple of 16), and reduces the
+path minima once per pixel. Measured (one thread, Adirondack-Q, D = 80): the two
+sweeps' path steps from about 1.1 ns per cell (scalar loops + mirrored copies) to 0.66 ns.
+
+Per path ``p`` with source buffer ``s`` (``Dp + 2`` entries, BIG at 0 and ``nd + 1``),
+destination ``t``, previous minimum ``m`` and ``j2 = m + P2``:
+``t[j + 1] = min(s[j + 1], min(s[j], s[j + 2]) + P1, j2) - m + c[j]`` for ``j < Dp``;
+``out[j] = part[j] + sum_p t_p[j + 1]`` (uint16, wrapping); returns ``min_j t_p[j + 1]``.
+The caller writes the BIG sentinel at ``t[nd + 1]`` afterwards (as the scalar code).
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+_I16 = ir.IntType(16)
+_I8 = ir.IntType(8)
+_I64 = ir.IntType(64)
+_BIG = 16383
+
+
+def _ptr(context, builder, aryty, val):
+    return context.make_array(aryty)(context, builder, val).data
+
+
+def _vload(builder, base, etype, idx, n):
+    p = builder.gep(base, [idx], inbounds=True, source_etype=etype)
+    vt = ir.VectorType(etype, n)
+    p = builder.bitcast(p, vt.as_pointer())
+    return builder.load(p, typ=vt, align=1)
+
+
+def _vstore(builder, val, base, etype, idx, stream=False):
+    p = builder.gep(base, [idx], inbounds=True, source_etype=etype)
+    p = builder.bitcast(p, val.type.as_pointer())
+    st = builder.store(val, p, align=1)
+    if stream:
+        # non-temporal: written for the other sweep, read back much later (no
+        # read-for-ownership of the line, and it does not evict the row buffers)
+        st.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
+
+
+def _splat(builder, scalar, n):
+    vt = ir.VectorType(scalar.type, n)
+    v = builder.insert_element(ir.Constant(vt, ir.Undefined), scalar, ir.Constant(_I64, 0))
+    return builder.shuffle_vector(v, ir.Constant(vt, ir.Undefined),
+                                  ir.Constant(ir.VectorType(ir.IntType(32), n), [0] * n))
+
+
+def _smin(builder, a, b):
+    return builder.select(builder.icmp_signed("<", a, b), a, b)
+
+
+def _reduce_smin(builder, v):
+    n = v.type.count
+    mod = builder.module
+    fnty = ir.FunctionType(_I16, [v.type])
+    fn = cgutils.get_or_insert_function(mod, fnty, f"llvm.vector.reduce.smin.v{n}i16")
+    return builder.call(fn, [v])
+
+
+def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs, stream=False):
+    # one block of n lanes at disparity j; returns the updated minima accumulators
+    q1v = _splat(builder, q1, n)
+    cj = builder.zext(_vload(builder, c, _I8, j, n), ir.VectorType(_I16, n))
+    total = None
+    new_accs = []
+    one = ir.Constant(_I64, 1)
+    two = ir.Constant(_I64, 2)
+    for s, t, m, jj, acc in zip(srcs, dsts, ms, js, accs):
+        s0 = _vload(builder, s, _I16, j, n)
+        s1 = _vload(builder, s, _I16, builder.add(j, one), n)
+        s2 = _vload(builder, s, _I16, builder.add(j, two), n)
+        x = builder.add(_smin(builder, s0, s2), q1v)
+        v = _smin(builder, _smin(builder, s1, x), _splat(builder, jj, n))
+        v = builder.add(builder.sub(v, _splat(builder, m, n)), cj)
+        _vstore(builder, v, t, _I16, builder.add(j, one))
+        new_accs.append(_smin(builder, acc, v) if acc is not None else v)
+        total = v if total is None else builder.add(total, v)
+    pv = _vload(builder, part, _I16, j, n)
+    _vstore(builder, builder.add(pv, total), out, _I16, j, stream)
+    return new_accs
+
+
+def _make(k, stream=False):
+    def impl(typingctx, c, part, out, srcs, dsts, mins, p2s, p1):
+        ret = types.int16 if k == 1 else types.UniTuple(types.int16, k)
+        sig = ret(c, part, out, srcs, dsts, mins, p2s, p1)
+
+        def codegen(context, builder, signature, args):
+            c_v, part_v, out_v, srcs_v, dsts_v, mins_v, p2s_v, p1_v = args
+            cp = _ptr(context, builder, c, c_v)
+            pp = _ptr(context, builder, part, part_v)
+            op = _ptr(context, builder, out, out_v)
+            sp = [_ptr(context, builder, srcs[i], builder.extract_value(srcs_v, i)) for i in range(k)]
+            dp = [_ptr(context, builder, dsts[i], builder.extract_value(dsts_v, i)) for i in range(k)]
+            ms = [builder.trunc(context.cast(builder, builder.extract_value(mins_v, i), mins[i],
+                                             types.int64), _I16) for i in range(k)]
+            p2 = [builder.trunc(context.cast(builder, builder.extract_value(p2s_v, i), p2s[i],
+                                             types.int64), _I16) for i in range(k)]
+            js = [builder.add(m, q) for m, q in zip(ms, p2)]
+            q1 = builder.trunc(context.cast(builder, p1_v, p1, types.int64), _I16)
+            ndp = cgutils.unpack_tuple(builder, context.make_array(c)(context, builder, c_v).shape, 1)[0]
+            big32 = ir.Constant(ir.VectorType(_I16, 32), [_BIG] * 32)
+            nfull = builder.and_(ndp, ir.Constant(_I64, ~31))
+            # 32-lane loop
+            pre = builder.block
+            head = builder.append_basic_block("sgm.head")
+            body = builder.append_basic_block("sgm.body")
+            tail = builder.append_basic_block("sgm.tail")
+            builder.branch(head)
+            builder.position_at_end(head)
+            jphi = builder.phi(_I64)
+            jphi.add_incoming(ir.Constant(_I64, 0), pre)
+            aphis = []
+            for i in range(k):
+                a = builder.phi(big32.type)
+                a.add_incoming(big32, pre)
+                aphis.append(a)
+            builder.cbranch(builder.icmp_unsigned("<", jphi, nfull), body, tail)
+            builder.position_at_end(body)
+            new = _block(builder, 32, jphi, cp, pp, op, sp, dp, q1, ms, js, aphis, stream)
+            jn = builder.add(jphi, ir.Constant(_I64, 32))
+            jphi.add_incoming(jn, builder.block)
+            for a, v in zip(aphis, new):
+                a.add_incoming(v, builder.block)
+            builder.branch(head)
+            builder.position_at_end(tail)
+            res = [_reduce_smin(builder, a) for a in aphis]
+            # the remaining 16 lanes, if any (Dp is a multiple of 16)
+            with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+                r16 = _block(builder, 16, nfull, cp, pp, op, sp, dp, q1, ms, js, [None] * k, stream)
+                r16 = [_smin(builder, r, _reduce_smin(builder, v)) for r, v in zip(res, r16)]
+                rblock = builder.block
+            out_vals = []
+            for r, r2 in zip(res, r16):
+                phi = builder.phi(_I16)
+                phi.add_incoming(r, tail)
+                phi.add_incoming(r2, rblock)
+                out_vals.append(phi)
+            if k == 1:
+                return out_vals[0]
+            return context.make_tuple(builder, ret, out_vals)
+
+        return sig, codegen
+
+    return impl
+
+
+path_steps_1 = intrinsic(_make(1))
+path_steps_2 = intrinsic(_make(2))
+path_steps_4 = intrinsic(_make(4))
+# the same with non-temporal stores of ``out`` (partial sums for the other sweep)
+path_steps_1_nt = intrinsic(_make(1, True))
+path_steps_2_nt = intrinsic(_make(2, True))
+path_steps_4_nt = intrinsic(_make(4, True))
+
+
+@intrinsic
+def store_fence(typingctx):
+    """A full memory fence (``mfence`` on x86): orders the non-temporal stores before
+    later stores (once per row, so the other thread sees the partial sums after the phase
+    barrier whatever the barrier's own ordering guarantees)."""
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# ------------------------------------------------------------------ selection reductions
+# Reductions over one pixel's uint16 cost vector (Dp entries, the first nd real; the padding
+# lanes k >= nd are treated as the sentinel 65535 without being read as costs). Exactly
+# the reductions of select_row_u16's earlier scalar loops; LLVM compiled those with 64-bit
+# keys (8 lanes per vector) and scalar epilogues.
+
+_U16MAX = 65535
+
+
+def _iota(n, start=0):
+    return ir.Constant(ir.VectorType(_I16, n), [start + i for i in range(n)])
+
+
+def _lanes(builder, n, j):
+    # the disparity index of each lane of the block at j, as int16 (Dp < 32768)
+    return builder.add(_splat(builder, builder.trunc(j, _I16), n), _iota(n))
+
+
+def _masked_costs(builder, row, j, n, nd16):
+    # the block's costs with padding lanes (k >= nd) replaced by the sentinel
+    v = _vload(builder, row, _I16, j, n)
+    k = _lanes(builder, n, j)
+    keep = builder.icmp_unsigned("<", k, _splat(builder, nd16, n))
+    return builder.select(keep, v, ir.Constant(v.type, [_U16MAX] * n)), k
+
+
+def _row(context, builder, aryty, val, x, xty):
+    # pointer to row x of a C-contiguous 2-D array, and the row length (Dp). Taking the
+    # 2-D array and an index (not a row view) keeps Numba from reference-counting a view
+    # per pixel (an atomic on the array's shared counter, contended between the threads).
+    ary = context.make_array(aryty)(context, builder, val)
+    ndp = cgutils.unpack_tuple(builder, ary.shape, 2)[1]
+    xi = context.cast(builder, x, xty, types.int64)
+    return builder.gep(ary.data, [builder.mul(xi, ndp)], inbounds=True, source_etype=_I16), ndp
+
+
+def _reduce(builder, op, v):
+    n = v.type.count
+    fnty = ir.FunctionType(_I16, [v.type])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.vector.reduce.{op}.v{n}i16")
+    return builder.call(fn, [v])
+
+
+def _umin(builder, a, b):
+    return builder.select(builder.icmp_unsigned("<", a, b), a, b)
+
+
+def _blocks(builder, ndp, init32, step):
+    # runs step(builder, n, j, accs) -> accs over the 32-lane blocks of [0, ndp) and then
+    # the 16-lane rest (if any; Dp is a multiple of 16); returns (accs after the 32-lane
+    # loop, accs of the 16-lane block or None, was-there-a-rest flag block pair)
+    pre = builder.block
+    head = builder.append_basic_block("blk.head")
+    body = builder.append_basic_block("blk.body")
+    done = builder.append_basic_block("blk.done")
+    nfull = builder.and_(ndp, ir.Constant(_I64, ~31))
+    builder.branch(head)
+    builder.position_at_end(head)
+    jphi = builder.phi(_I64)
+    jphi.add_incoming(ir.Constant(_I64, 0), pre)
+    phis = []
+    for a in init32:
+        p = builder.phi(a.type)
+        p.add_incoming(a, pre)
+        phis.append(p)
+    builder.cbranch(builder.icmp_unsigned("<", jphi, nfull), body, done)
+    builder.position_at_end(body)
+    new = step(builder, 32, jphi, phis)
+    jphi.add_incoming(builder.add(jphi, ir.Constant(_I64, 32)), builder.block)
+    for p, v in zip(phis, new):
+        p.add_incoming(v, builder.block)
+    builder.branch(head)
+    builder.position_at_end(done)
+    return phis, nfull
+
+
+def _with_rest(builder, ndp, nfull, scalars, rest):
+    # scalars: values after the 32-lane loop; rest(builder, j) -> updated scalars for the
+    # 16-lane block at j = nfull, run only when nfull < ndp
+    before = builder.block
+    with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+        upd = rest(builder, nfull)
+        then = builder.block
+    out = []
+    for a, b in zip(scalars, upd):
+        p = builder.phi(a.type)
+        p.add_incoming(a, before)
+        p.add_incoming(b, then)
+        out.append(p)
+    return out
+
+
+@intrinsic
+def second_best(typingctx, costs, x, nd, kb):
+    """Smallest cost of row ``x`` of a uint16 (W, Dp) array among k < nd with
+    |k - kb| > 1 (65535 if none), int64."""
+    sig = types.int64(costs, x, nd, kb)
+
+    def codegen(context, builder, signature, args):
+        row_v, x_v, nd_v, kb_v = args
+        rp, ndp = _row(context, builder, costs, row_v, x_v, x)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+        # lanes with k - (kb - 1) < 3 (unsigned) are the winner and its neighbours
+        kb1 = builder.trunc(builder.sub(context.cast(builder, kb_v, kb, types.int64),
+                                        ir.Constant(_I64, 1)), _I16)
+        top = ir.Constant(ir.VectorType(_I16, 32), [_U16MAX] * 32)
+
+        def s(b, n, j, accs):
+            v, k = _masked_costs(b, rp, j, n, nd16)
+            near = b.icmp_unsigned("<", b.sub(k, _splat(b, kb1, n)), _splat(b, ir.Constant(_I16, 3), n))
+            v = b.select(near, ir.Constant(v.type, [_U16MAX] * n), v)
+            return [_umin(b, accs[0], v)]
+
+        (acc,), nfull = _blocks(builder, ndp, [top], s)
+        r = _with_rest(builder, ndp, nfull, [_reduce(builder, "umin", acc)],
+                       lambda b, j: [_umin(b, _reduce(b, "umin", s(b, 16, j, [ir.Constant(
+                           ir.VectorType(_I16, 16), [_U16MAX] * 16)])[0]), _reduce(b, "umin", acc))])[0]
+        return builder.zext(r, _I64)
+
+    return sig, codegen
+
+
+@intrinsic
+def right_winners_update(typingctx, costs, x, nd, rcost, ridx, j0):
+    """Fold the costs of left pixel ``x`` (row x of a uint16 (W, Dp) array) into the right
+    image's running winners.
+
+    Cell k of the pixel updates entry ``j0 + k`` of ``rcost``/``ridx`` (uint16; the
+    caller lays them out so that an entry is one right-image column) when its
+    ``(cost, k)`` is smaller (cost first, then k), so the entry ends up with the minimum
+    of the keys ``cost << 16 | k`` whatever the order the pixels are folded in. Sentinel
+    (65535) and padding cells never update (``ridx`` must be initialised where
+    ``rcost`` is not 65535 only). ``rcost``/``ridx`` need ``j0 + Dp``
+    entries.
+    """
+    sig = types.void(costs, x, nd, rcost, ridx, j0)
+
+    def codegen(context, builder, signature, args):
+        row_v, x_v, nd_v, rc_v, ri_v, j0_v = args
+        rp, ndp = _row(context, builder, costs, row_v, x_v, x)
+        cp = _ptr(context, builder, rcost, rc_v)
+        ip = _ptr(context, builder, ridx, ri_v)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+        base = context.cast(builder, j0_v, j0, types.int64)
+
+        def s(b, n, j, accs):
+            v, k = _masked_costs(b, rp, j, n, nd16)
+            e = b.add(base, j)
+            rc = _vload(b, cp, _I16, e, n)
+            ri = _vload(b, ip, _I16, e, n)
+            less = b.or_(b.icmp_unsigned("<", v, rc),
+                         b.and_(b.icmp_unsigned("==", v, rc), b.icmp_unsigned("<", k, ri)))
+            _vstore(b, b.select(less, v, rc), cp, _I16, e)
+            _vstore(b, b.select(less, k, ri), ip, _I16, e)
+            return []
+
+        _, nfull = _blocks(builder, ndp, [], s)
+        with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+            s(builder, 16, nfull, [])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def best_index(typingctx, costs, x, nd):
+    """``(best, kb)`` of row ``x`` of a uint16 (W, Dp) array: the smallest cost among
+    k < nd and the smallest k holding it (int64 each); best = 65535 when every real cell
+    is the sentinel. One pass over uint32 keys ``cost << 16 | k`` (16 lanes): measured
+    twice as fast as a minimum and then a search for its index (two dependent passes)."""
+    sig = types.UniTuple(types.int64, 2)(costs, x, nd)
+
+    def codegen(context, builder, signature, args):
+        row_v, x_v, nd_v = args
+        rp, ndp = _row(context, builder, costs, row_v, x_v, x)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+        i32 = ir.IntType(32)
+        top = ir.Constant(ir.VectorType(i32, 16), [0xFFFFFFFF] * 16)
+
+        def s(b, n, j, accs):
+            # 32-lane blocks as two 16-lane key vectors
+            out = accs[0]
+            for h in range(0, n, 16):
+                jh = b.add(j, ir.Constant(_I64, h))
+                v, k = _masked_costs(b, rp, jh, 16, nd16)
+                key = b.or_(b.shl(b.zext(v, ir.VectorType(i32, 16)), _splat(b, ir.Constant(i32, 16), 16)),
+                            b.zext(k, ir.VectorType(i32, 16)))
+                out = b.select(b.icmp_unsigned("<", key, out), key, out)
+            return [out]
+
+        (acc,), nfull = _blocks(builder, ndp, [top], s)
+        before = builder.block
+        with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+            acc2 = s(builder, 16, nfull, [acc])[0]
+            then = builder.block
+        p = builder.phi(acc.type)
+        p.add_incoming(acc, before)
+        p.add_incoming(acc2, then)
+        fnty = ir.FunctionType(i32, [p.type])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.vector.reduce.umin.v16i32")
+        kmin = builder.call(fn, [p])
+        best = builder.zext(builder.lshr(kmin, ir.Constant(i32, 16)), _I64)
+        kb = builder.zext(builder.and_(kmin, ir.Constant(i32, 0xFFFF)), _I64)
+        return context.make_tuple(builder, signature.return_type, [best, kb])
+
+    return sig, codegen
+
+
+@intrinsic
+def prefetch_row(typingctx, arr, x):
+    """Prefetch row ``x`` of a C-contiguous 2-D array (every cache line of it); a hint,
+    no effect on results. The caller keeps ``x`` inside the array."""
+    sig = types.void(arr, x)
+
+    def codegen(context, builder, signature, args):
+        a_v, x_v = args
+        ary = context.make_array(arr)(context, builder, a_v)
+        n = cgutils.unpack_tuple(builder, ary.shape, 2)[1]
+        size = context.get_abi_sizeof(context.get_data_type(arr.dtype))
+        xi = context.cast(builder, x_v, x, types.int64)
+        i8p = ir.IntType(8).as_pointer()
+        base = builder.bitcast(ary.data, i8p)
+        start = builder.mul(builder.mul(xi, n), ir.Constant(_I64, size))
+        nbytes = builder.mul(n, ir.Constant(_I64, size))
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        with cgutils.for_range_slice(builder, ir.Constant(_I64, 0), nbytes, ir.Constant(_I64, 64)) as (off, _):
+            p = builder.gep(base, [builder.add(start, off)], inbounds=True, source_etype=ir.IntType(8))
+            builder.call(fn, [p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
