@@ -78,6 +78,8 @@ from .. import flags
 from .census import CHUNK, popcount64
 from .select import lr_column, lr_rule, pixel_rules
 from .sgm import BIG
+from .sgm_simd import (path_steps_1_add, path_steps_1_stream, path_steps_2_add,
+                       path_steps_2_stream, path_steps_4_add, path_steps_4_stream, store_fence)
 
 _BORDER = int(flags.BORDER)
 _NO_RKEY = np.uint32(0xFFFFFFFF)
@@ -144,94 +146,11 @@ def census_cost_row_ragged(y, code_l, code_r, grad_l, grad_r, lo, cnt, off, grad
 
 
 # ------------------------------------------------------------------------ path steps
-@njit(cache=True, inline="always")
-def _step4(c, hs, hm, hd, vs, vm, vd, as_, am, ad, bs, bm, bd, p1, p2h, p2v, p2a, p2b,
-           out, nd):
-    # four SGM steps fused in one pass (as sgm_sweep._step4): src/dst entry 1 + k is
-    # disparity lo_p + k; entry nd + 1 is re-sealed with BIG
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    vm16 = np.int16(vm)
-    am16 = np.int16(am)
-    bm16 = np.int16(bm)
-    hj = np.int16(hm16 + p2h)
-    vj = np.int16(vm16 + p2v)
-    aj = np.int16(am16 + p2a)
-    bj = np.int16(bm16 + p2b)
-    mh = BIG
-    mv = BIG
-    ma = BIG
-    mb = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        x2 = np.int16(min(vs[j], vs[j + 2]) + q1)
-        v2 = np.int16(np.int16(min(min(vs[j + 1], x2), vj) - vm16) + cj)
-        x3 = np.int16(min(as_[j], as_[j + 2]) + q1)
-        v3 = np.int16(np.int16(min(min(as_[j + 1], x3), aj) - am16) + cj)
-        x4 = np.int16(min(bs[j], bs[j + 2]) + q1)
-        v4 = np.int16(np.int16(min(min(bs[j + 1], x4), bj) - bm16) + cj)
-        hd[j + 1] = v1
-        vd[j + 1] = v2
-        ad[j + 1] = v3
-        bd[j + 1] = v4
-        mh = min(mh, v1)
-        mv = min(mv, v2)
-        ma = min(ma, v3)
-        mb = min(mb, v4)
-        out[j] = np.uint16(out[j] + np.uint16(np.int16(np.int16(v1 + v2) + np.int16(v3 + v4))))
-    hd[nd + 1] = BIG
-    vd[nd + 1] = BIG
-    ad[nd + 1] = BIG
-    bd[nd + 1] = BIG
-    return mh, mv, ma, mb
-
-
-@njit(cache=True, inline="always")
-def _step2(c, hs, hm, hd, vs, vm, vd, p1, p2h, p2v, out, nd):
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    vm16 = np.int16(vm)
-    hj = np.int16(hm16 + p2h)
-    vj = np.int16(vm16 + p2v)
-    mh = BIG
-    mv = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        x2 = np.int16(min(vs[j], vs[j + 2]) + q1)
-        v2 = np.int16(np.int16(min(min(vs[j + 1], x2), vj) - vm16) + cj)
-        hd[j + 1] = v1
-        vd[j + 1] = v2
-        mh = min(mh, v1)
-        mv = min(mv, v2)
-        out[j] = np.uint16(out[j] + np.uint16(np.int16(v1 + v2)))
-    hd[nd + 1] = BIG
-    vd[nd + 1] = BIG
-    return mh, mv
-
-
-@njit(cache=True, inline="always")
-def _step1(c, hs, hm, hd, p1, p2h, out, nd):
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    hj = np.int16(hm16 + p2h)
-    mh = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        hd[j + 1] = v1
-        mh = min(mh, v1)
-        out[j] = np.uint16(out[j] + np.uint16(v1))
-    hd[nd + 1] = BIG
-    return mh
-
+# The fused steps are sgm_simd's explicit vector code (path_steps_K_add/_stream: the
+# arithmetic of sgm_sweep's steps on whole arrays plus element offsets). Every buffer is a
+# flat int16 array addressed by offset, so the pixel loop builds no array views (a view
+# per pixel costs a reference-count atomic on the parent's counter, shared by the two
+# threads) and the steps carry no run-time alias checks.
 
 # Why padding cells never hold a minimum: they lie above the user's range (d >= d0 + D),
 # outside every interval, so a padding cell reads BIG from q except at its first entry,
@@ -241,188 +160,225 @@ def _step1(c, hs, hm, hd, p1, p2h, out, nd):
 
 
 @njit(cache=True, inline="always")
-def _seal(buf, m, a, ext):
-    # the step wrote entries 1..a and BIG at m + 1; entries >= ext were BIG before: make
-    # every entry above m BIG again and return the new extent
-    e = max(ext, a + 1)
-    for j in range(m + 2, e):
-        buf[j] = BIG
+def _seal(f, b, m, a, ext):
+    # the step wrote entries 1..a of the buffer at f[b:]; entries >= ext were BIG before:
+    # make every entry above m BIG again and return the new extent
+    f[b + m + 1] = BIG
+    for j in range(m + 2, max(ext, a + 1)):
+        f[b + j] = BIG
     return m + 1
 
 
 @njit(cache=True, inline="always")
-def _shift_into(buf, s, a, ext, tmp):
-    # q's buffer as seen from p (s = lo_p - lo_q != 0): tmp[i] = buf[i + s], BIG outside
-    # q's written extent
-    for i in range(a + 2):
-        tmp[i] = BIG
+def _shift_into(f, b, s, a, ext, t):
+    # q's buffer f[b:] as seen from p (s = lo_p - lo_q != 0), copied to f[t:]: entry i is
+    # q's entry i + s inside q's written extent [1, ext), BIG outside
     i0 = max(0, 1 - s)
-    i1 = min(a + 2, ext - s)
+    i1 = max(min(a + 2, ext - s), i0)
+    for i in range(i0):
+        f[t + i] = BIG
     for i in range(i0, i1):
-        tmp[i] = buf[i + s]
+        f[t + i] = f[b + i + s]
+    for i in range(i1, a + 2):
+        f[t + i] = BIG
 
 
 @njit(cache=True, inline="always")
-def _reset(buf):
-    # a predecessor outside the image: zeros give L = C exactly (see sgm_sweep._reset)
-    buf[:] = 0
-    buf[0] = BIG
-    buf[buf.shape[0] - 1] = BIG
+def _reset(f, b, n):
+    # a predecessor outside the image (n entries at f[b:]): zeros give L = C exactly (see
+    # sgm_sweep._reset)
+    f[b] = BIG
+    for j in range(1, n - 1):
+        f[b + j] = 0
+    f[b + n - 1] = BIG
 
 
-# The row functions follow sgm_sweep's rules for speed: one function per path set, no
-# array variable chosen by a branch (a shifted predecessor is copied into a spare slot of
-# the same buffer array and picked by index), part sums selected by a 0/1 multiplier.
-# Buffers: hb (3, A + 2): slots 0/1 by step parity, 2 the shifted copy; rb (3, 3, W + 2,
-# A + 2): path (vertical, diagonal a from x - dx, diagonal b from x + dx), row parity 0/1
-# (slot 2, column 0: the shifted copy), pixel x at column x + 1 (columns 0 and W + 1 stay
-# reset: a path entering the image starts there); rm their minima; hext/rext the buffers'
-# extents (_seal). yp < 0: no row before (paths from it start here).
+# The row walks follow sgm_sweep's rules for speed: one function per path set, and a
+# shifted predecessor is copied into a spare slot of the same buffer and picked by offset.
+# Buffers (flat, S = A + 2 entries per slot): hb 3 slots: 0/1 by step parity, 2 the
+# shifted copy; rb slot (path, row parity, column) at ((path * 2 + parity) * (W + 3) +
+# column) * S, path 0 vertical, 1 diagonal a from x - dx, 2 diagonal b from x + dx; pixel x
+# at column x + 1 (columns 0 and W + 1 stay reset: a path entering the image starts there;
+# column W + 2 of the previous row's parity: the shifted copy); rm (3, 2, W + 2) their
+# minima; hext/rext the buffers' extents (_seal). yp < 0: no row before (paths from it
+# start here). ``stream``: phase 1, the row's sums are stored (non-temporal) instead of
+# added to ``out_row``.
+
+
+def _row_walks(step1, step2, step4):
+    @njit(cache=True)
+    def row1(cost_row, out_row, fwd, off, lo, cnt, g, p1, p2lut, hb, hext):
+        w = g.shape[0]
+        sz = hb.shape[0] // 3
+        dx = 1 if fwd else -1
+        _reset(hb, sz, sz)
+        hext[1] = sz - 1
+        hmin = np.int16(0)
+        lq = np.int64(lo[0 if fwd else w - 1])
+        for i in range(w):
+            x = i if fwd else w - 1 - i
+            o = np.int64(off[x])
+            a = np.int64(off[x + 1]) - o
+            m = np.int64(cnt[x])
+            lp = np.int64(lo[x])
+            hc = i & 1
+            xqc = min(max(x - dx, 0), w - 1)
+            p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[xqc]))]
+            hs = (hc ^ 1) * sz
+            if lp != lq:
+                _shift_into(hb, hs, lp - lq, a, hext[hc ^ 1], 2 * sz)
+                hs = 2 * sz
+            hd = hc * sz
+            hmin = step1(cost_row, o, out_row, a, (hb,), (hs,), (hb,), (hd,), (hmin,), (p2h,), p1)
+            hext[hc] = _seal(hb, hd, m, a, hext[hc])
+            lq = lp
+
+    @njit(cache=True)
+    def row2(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
+             rext, rm):
+        w = g.shape[0]
+        sz = hb.shape[0] // 3
+        cur = y & 1
+        prv = cur ^ 1
+        dx = 1 if fwd else -1
+        has_prev = yp >= 0
+        rs = (w + 3) * sz
+        pb = prv * rs
+        cb = cur * rs
+        _reset(hb, sz, sz)
+        hext[1] = sz - 1
+        hmin = np.int16(0)
+        lq = np.int64(lo[0 if fwd else w - 1])
+        for i in range(w):
+            x = i if fwd else w - 1 - i
+            o = np.int64(off[x])
+            a = np.int64(off[x + 1]) - o
+            m = np.int64(cnt[x])
+            lp = np.int64(lo[x])
+            hc = i & 1
+            xqc = min(max(x - dx, 0), w - 1)
+            gx = np.int32(g[x])
+            p2h = p2lut[abs(gx - np.int32(g[xqc]))]
+            p2v = p2lut[abs(gx - np.int32(gp[x]))]
+            hs = (hc ^ 1) * sz
+            if lp != lq:
+                _shift_into(hb, hs, lp - lq, a, hext[hc ^ 1], 2 * sz)
+                hs = 2 * sz
+            vs = pb + (x + 1) * sz
+            if has_prev and lp != lop[x]:
+                _shift_into(rb, vs, lp - lop[x], a, rext[0, prv, x + 1], pb + (w + 2) * sz)
+                vs = pb + (w + 2) * sz
+            hd = hc * sz
+            vd = cb + (x + 1) * sz
+            hmin, m1 = step2(cost_row, o, out_row, a, (hb, rb), (hs, vs), (hb, rb), (hd, vd),
+                             (hmin, rm[0, prv, x + 1]), (p2h, p2v), p1)
+            rm[0, cur, x + 1] = m1
+            rext[0, cur, x + 1] = _seal(rb, vd, m, a, rext[0, cur, x + 1])
+            hext[hc] = _seal(hb, hd, m, a, hext[hc])
+            lq = lp
+
+    @njit(cache=True)
+    def row4(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
+             rext, rm):
+        w = g.shape[0]
+        sz = hb.shape[0] // 3
+        cur = y & 1
+        prv = cur ^ 1
+        dx = 1 if fwd else -1
+        has_prev = yp >= 0
+        rs = (w + 3) * sz
+        ps = 2 * rs
+        pb = prv * rs
+        cb = cur * rs
+        _reset(hb, sz, sz)
+        hext[1] = sz - 1
+        hmin = np.int16(0)
+        lq = np.int64(lo[0 if fwd else w - 1])
+        for i in range(w):
+            x = i if fwd else w - 1 - i
+            o = np.int64(off[x])
+            a = np.int64(off[x + 1]) - o
+            m = np.int64(cnt[x])
+            lp = np.int64(lo[x])
+            hc = i & 1
+            xq = x - dx
+            xb = x + dx
+            xqc = min(max(xq, 0), w - 1)
+            xbc = min(max(xb, 0), w - 1)
+            gx = np.int32(g[x])
+            p2h = p2lut[abs(gx - np.int32(g[xqc]))]
+            p2v = p2lut[abs(gx - np.int32(gp[x]))]
+            p2a = p2lut[abs(gx - np.int32(gp[xqc]))]
+            p2b = p2lut[abs(gx - np.int32(gp[xbc]))]
+            hs = (hc ^ 1) * sz
+            if lp != lq:
+                _shift_into(hb, hs, lp - lq, a, hext[hc ^ 1], 2 * sz)
+                hs = 2 * sz
+            vs = pb + (x + 1) * sz
+            as_ = ps + pb + (xq + 1) * sz
+            bs = 2 * ps + pb + (xb + 1) * sz
+            if has_prev:
+                if lp != lop[x]:
+                    t = pb + (w + 2) * sz
+                    _shift_into(rb, vs, lp - lop[x], a, rext[0, prv, x + 1], t)
+                    vs = t
+                if 0 <= xq < w and lp != lop[xq]:
+                    t = ps + pb + (w + 2) * sz
+                    _shift_into(rb, as_, lp - lop[xq], a, rext[1, prv, xq + 1], t)
+                    as_ = t
+                if 0 <= xb < w and lp != lop[xb]:
+                    t = 2 * ps + pb + (w + 2) * sz
+                    _shift_into(rb, bs, lp - lop[xb], a, rext[2, prv, xb + 1], t)
+                    bs = t
+            hd = hc * sz
+            vd = cb + (x + 1) * sz
+            ad = ps + vd
+            bd = 2 * ps + vd
+            hmin, m1, m2, m3 = step4(cost_row, o, out_row, a, (hb, rb, rb, rb), (hs, vs, as_, bs),
+                                     (hb, rb, rb, rb), (hd, vd, ad, bd),
+                                     (hmin, rm[0, prv, x + 1], rm[1, prv, xq + 1],
+                                      rm[2, prv, xb + 1]), (p2h, p2v, p2a, p2b), p1)
+            rm[0, cur, x + 1] = m1
+            rm[1, cur, x + 1] = m2
+            rm[2, cur, x + 1] = m3
+            rext[0, cur, x + 1] = _seal(rb, vd, m, a, rext[0, cur, x + 1])
+            rext[1, cur, x + 1] = _seal(rb, ad, m, a, rext[1, cur, x + 1])
+            rext[2, cur, x + 1] = _seal(rb, bd, m, a, rext[2, cur, x + 1])
+            hext[hc] = _seal(hb, hd, m, a, hext[hc])
+            lq = lp
+
+    return row1, row2, row4
+
+
+_row1_add, _row2_add, _row4_add = _row_walks(path_steps_1_add, path_steps_2_add, path_steps_4_add)
+_row1_nt, _row2_nt, _row4_nt = _row_walks(path_steps_1_stream, path_steps_2_stream,
+                                          path_steps_4_stream)
 
 
 @njit(cache=True)
-def _row1(fwd, cost_row, out_row, off, lo, cnt, g, p1, p2lut, hb, hext):
-    w = g.shape[0]
-    amax2 = hb.shape[1]
-    dx = 1 if fwd else -1
-    _reset(hb[1])
-    hext[1] = amax2 - 1
-    hmin = np.int16(0)
-    lq = np.int64(lo[0 if fwd else w - 1])
-    for i in range(w):
-        x = i if fwd else w - 1 - i
-        o = off[x]
-        a = off[x + 1] - o
-        m = np.int64(cnt[x])
-        lp = np.int64(lo[x])
-        hc = i & 1
-        xqc = min(max(x - dx, 0), w - 1)
-        p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[xqc]))]
-        hsrc = hc ^ 1
-        if lp != lq:
-            _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
-            hsrc = 2
-        hmin = _step1(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], p1, p2h, out_row[o:o + a], m)
-        hext[hc] = _seal(hb[hc], m, a, hext[hc])
-        lq = lp
-
-
-@njit(cache=True)
-def _row2(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext,
-          rb, rext, rm):
-    w = g.shape[0]
-    amax2 = hb.shape[1]
-    cur = y & 1
-    prv = cur ^ 1
-    dx = 1 if fwd else -1
-    has_prev = yp >= 0
-    _reset(hb[1])
-    hext[1] = amax2 - 1
-    hmin = np.int16(0)
-    lq = np.int64(lo[0 if fwd else w - 1])
-    for i in range(w):
-        x = i if fwd else w - 1 - i
-        o = off[x]
-        a = off[x + 1] - o
-        m = np.int64(cnt[x])
-        lp = np.int64(lo[x])
-        hc = i & 1
-        xqc = min(max(x - dx, 0), w - 1)
-        gx = np.int32(g[x])
-        p2h = p2lut[abs(gx - np.int32(g[xqc]))]
-        p2v = p2lut[abs(gx - np.int32(gp[x]))]
-        hsrc = hc ^ 1
-        if lp != lq:
-            _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
-            hsrc = 2
-        vc = x + 1
-        if has_prev and lp != lop[x]:
-            _shift_into(rb[0, prv, x + 1], lp - lop[x], a, rext[0, prv, x + 1], rb[0, prv, w + 2])
-            vc = w + 2
-        hmin, m1 = _step2(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], rb[0, prv, vc],
-                          rm[0, prv, x + 1], rb[0, cur, x + 1], p1, p2h, p2v,
-                          out_row[o:o + a], m)
-        rm[0, cur, x + 1] = m1
-        rext[0, cur, x + 1] = _seal(rb[0, cur, x + 1], m, a, rext[0, cur, x + 1])
-        hext[hc] = _seal(hb[hc], m, a, hext[hc])
-        lq = lp
-
-
-@njit(cache=True)
-def _row4(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext,
-          rb, rext, rm):
-    w = g.shape[0]
-    amax2 = hb.shape[1]
-    cur = y & 1
-    prv = cur ^ 1
-    dx = 1 if fwd else -1
-    has_prev = yp >= 0
-    _reset(hb[1])
-    hext[1] = amax2 - 1
-    hmin = np.int16(0)
-    lq = np.int64(lo[0 if fwd else w - 1])
-    for i in range(w):
-        x = i if fwd else w - 1 - i
-        o = off[x]
-        a = off[x + 1] - o
-        m = np.int64(cnt[x])
-        lp = np.int64(lo[x])
-        hc = i & 1
-        xq = x - dx
-        xb = x + dx
-        xqc = min(max(xq, 0), w - 1)
-        xbc = min(max(xb, 0), w - 1)
-        gx = np.int32(g[x])
-        p2h = p2lut[abs(gx - np.int32(g[xqc]))]
-        p2v = p2lut[abs(gx - np.int32(gp[x]))]
-        p2a = p2lut[abs(gx - np.int32(gp[xqc]))]
-        p2b = p2lut[abs(gx - np.int32(gp[xbc]))]
-        hsrc = hc ^ 1
-        if lp != lq:
-            _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
-            hsrc = 2
-        vc = x + 1
-        ac = xq + 1
-        bc = xb + 1
-        if has_prev:
-            if lp != lop[x]:
-                _shift_into(rb[0, prv, x + 1], lp - lop[x], a, rext[0, prv, x + 1], rb[0, prv, w + 2])
-                vc = w + 2
-            if 0 <= xq < w and lp != lop[xq]:
-                _shift_into(rb[1, prv, xq + 1], lp - lop[xq], a, rext[1, prv, xq + 1], rb[1, prv, w + 2])
-                ac = w + 2
-            if 0 <= xb < w and lp != lop[xb]:
-                _shift_into(rb[2, prv, xb + 1], lp - lop[xb], a, rext[2, prv, xb + 1], rb[2, prv, w + 2])
-                bc = w + 2
-        hmin, m1, m2, m3 = _step4(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], rb[0, prv, vc],
-                                  rm[0, prv, x + 1], rb[0, cur, x + 1], rb[1, prv, ac],
-                                  rm[1, prv, xq + 1], rb[1, cur, x + 1], rb[2, prv, bc],
-                                  rm[2, prv, xb + 1], rb[2, cur, x + 1], p1, p2h, p2v, p2a, p2b,
-                                  out_row[o:o + a], m)
-        rm[0, cur, x + 1] = m1
-        rm[1, cur, x + 1] = m2
-        rm[2, cur, x + 1] = m3
-        rext[0, cur, x + 1] = _seal(rb[0, cur, x + 1], m, a, rext[0, cur, x + 1])
-        rext[1, cur, x + 1] = _seal(rb[1, cur, x + 1], m, a, rext[1, cur, x + 1])
-        rext[2, cur, x + 1] = _seal(rb[2, cur, x + 1], m, a, rext[2, cur, x + 1])
-        hext[hc] = _seal(hb[hc], m, a, hext[hc])
-        lq = lp
-
-
-@njit(cache=True)
-def _row(y, yp, fwd, dirs, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
-         rext, rm):
-    # out_row: the sums so far (zeros in phase 1, the other sweep's partial sums in phase
-    # 2); this sweep's paths are added in place (one array fewer for the step's run-time
-    # alias checks)
-    if dirs == 0:
-        _row1(fwd, cost_row, out_row, off, lo, cnt, g, p1, p2lut, hb, hext)
-    elif dirs == 1:
-        _row2(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
-              rext, rm)
+def _row(y, yp, fwd, dirs, stream, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+         hext, rb, rext, rm):
+    # out_row: phase 1 (stream) the row's partial sums are stored; phase 2 this sweep's
+    # paths are added in place to the other sweep's partial sums
+    if stream:
+        if dirs == 0:
+            _row1_nt(cost_row, out_row, fwd, off, lo, cnt, g, p1, p2lut, hb, hext)
+        elif dirs == 1:
+            _row2_nt(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+                     hext, rb, rext, rm)
+        else:
+            _row4_nt(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+                     hext, rb, rext, rm)
+        store_fence()
     else:
-        _row4(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
-              rext, rm)
+        if dirs == 0:
+            _row1_add(cost_row, out_row, fwd, off, lo, cnt, g, p1, p2lut, hb, hext)
+        elif dirs == 1:
+            _row2_add(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+                      hext, rb, rext, rm)
+        else:
+            _row4_add(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+                      hext, rb, rext, rm)
 
 
 # ------------------------------------------------------------------------ selection
@@ -542,10 +498,8 @@ def _sweep(t, rows_from, rows_to, final, dirs, recompute, volume, rowstart, off,
         has = 0 <= yp < h
         ypp = yp if has else y
         out = total[r0:r1]
-        if not final:
-            out[:] = 0
-        _row(y, yp if has else -1, t == 0, dirs, cost_row, out, off[y], lo[y], cnt[y], lo[ypp],
-             guide[y], guide[ypp], p1, p2lut, hb[t], hext[t], rb[t], rext[t], rm[t])
+        _row(y, yp if has else -1, t == 0, dirs, not final, cost_row, out, off[y], lo[y], cnt[y],
+             lo[ypp], guide[y], guide[ypp], p1, p2lut, hb[t], hext[t], rb[t], rext[t], rm[t])
         if final and sel_lo <= y < sel_hi:
             _mark_outside(out, lo[y], cnt[y], off[y], w)
             select_row_ragged(out, lo[y], cnt[y], off[y], min_disparity, ratio, subpixel,
@@ -575,11 +529,12 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
     grev = np.zeros((2, w + CHUNK), np.int16)
     ctmp = np.empty((2, amax + CHUNK), np.uint8)
     crow = np.empty((2, maxrow if recompute else 1), np.uint8)
-    hb = np.full((2, 3, amax + 2), BIG, np.int16)
+    hb = np.full((2, 3 * (amax + 2)), BIG, np.int16)
     hext = np.full((2, 3), amax + 1, np.int64)
-    rb = np.zeros((2, 3, 2, w + 3, amax + 2), np.int16)
-    rb[:, :, :, :, 0] = BIG
-    rb[:, :, :, :, amax + 1] = BIG
+    rb = np.zeros((2, 3 * 2 * (w + 3) * (amax + 2)), np.int16)
+    rb5 = rb.reshape((2, 3, 2, w + 3, amax + 2))
+    rb5[:, :, :, :, 0] = BIG
+    rb5[:, :, :, :, amax + 1] = BIG
     rext = np.full((2, 3, 2, w + 3), amax + 1, np.int64)
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
     rkey = np.empty((2, w), np.uint32)

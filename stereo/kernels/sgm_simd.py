@@ -422,3 +422,122 @@ def prefetch_row(typingctx, arr, x):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+# ====================================================================== offset variants
+# Added for :mod:`stereo.kernels.sgm_interval` (ragged volumes, per-pixel intervals). Same
+# arithmetic as the intrinsics above, but every array is passed whole with an element
+# offset instead of as a row view: a view built per pixel inside the parallel kernel costs
+# a reference-count atomic on the parent array's counter, shared by both threads.
+
+
+def _ptr_at(context, builder, aryty, val, offty, off):
+    # pointer to element ``off`` (flat, C order) of an array
+    base = _ptr(context, builder, aryty, val)
+    i = context.cast(builder, off, offty, types.int64)
+    return builder.gep(base, [i], inbounds=True, source_etype=context.get_data_type(aryty.dtype))
+
+
+def _block_at(builder, n, j, c, out, mode, srcs, dsts, q1, ms, js, accs):
+    # as _block; mode "add": out[j] += sum of the paths, "store": out[j] = sum, "stream":
+    # the same with a non-temporal store
+    q1v = _splat(builder, q1, n)
+    cj = builder.zext(_vload(builder, c, _I8, j, n), ir.VectorType(_I16, n))
+    total = None
+    new_accs = []
+    one = ir.Constant(_I64, 1)
+    two = ir.Constant(_I64, 2)
+    for s, t, m, jj, acc in zip(srcs, dsts, ms, js, accs):
+        s0 = _vload(builder, s, _I16, j, n)
+        s1 = _vload(builder, s, _I16, builder.add(j, one), n)
+        s2 = _vload(builder, s, _I16, builder.add(j, two), n)
+        x = builder.add(_smin(builder, s0, s2), q1v)
+        v = _smin(builder, _smin(builder, s1, x), _splat(builder, jj, n))
+        v = builder.add(builder.sub(v, _splat(builder, m, n)), cj)
+        _vstore(builder, v, t, _I16, builder.add(j, one))
+        new_accs.append(_smin(builder, acc, v) if acc is not None else v)
+        total = v if total is None else builder.add(total, v)
+    if mode == "add":
+        total = builder.add(_vload(builder, out, _I16, j, n), total)
+    _vstore(builder, total, out, _I16, j, mode == "stream")
+    return new_accs
+
+
+def _make_at(k, mode):
+    def impl(typingctx, c, o, out, a, srcs, soffs, dsts, doffs, mins, p2s, p1):
+        ret = types.int16 if k == 1 else types.UniTuple(types.int16, k)
+        sig = ret(c, o, out, a, srcs, soffs, dsts, doffs, mins, p2s, p1)
+
+        def codegen(context, builder, signature, args):
+            c_v, o_v, out_v, a_v, srcs_v, soffs_v, dsts_v, doffs_v, mins_v, p2s_v, p1_v = args
+            cp = _ptr_at(context, builder, c, c_v, o, o_v)
+            op = _ptr_at(context, builder, out, out_v, o, o_v)
+            sp = [_ptr_at(context, builder, srcs[i], builder.extract_value(srcs_v, i), soffs[i],
+                          builder.extract_value(soffs_v, i)) for i in range(k)]
+            dp = [_ptr_at(context, builder, dsts[i], builder.extract_value(dsts_v, i), doffs[i],
+                          builder.extract_value(doffs_v, i)) for i in range(k)]
+            ms = [builder.trunc(context.cast(builder, builder.extract_value(mins_v, i), mins[i],
+                                             types.int64), _I16) for i in range(k)]
+            p2 = [builder.trunc(context.cast(builder, builder.extract_value(p2s_v, i), p2s[i],
+                                             types.int64), _I16) for i in range(k)]
+            js = [builder.add(m, q) for m, q in zip(ms, p2)]
+            q1 = builder.trunc(context.cast(builder, p1_v, p1, types.int64), _I16)
+            ndp = context.cast(builder, a_v, a, types.int64)
+            big32 = ir.Constant(ir.VectorType(_I16, 32), [_BIG] * 32)
+            nfull = builder.and_(ndp, ir.Constant(_I64, ~31))
+            pre = builder.block
+            head = builder.append_basic_block("sgmat.head")
+            body = builder.append_basic_block("sgmat.body")
+            tail = builder.append_basic_block("sgmat.tail")
+            builder.branch(head)
+            builder.position_at_end(head)
+            jphi = builder.phi(_I64)
+            jphi.add_incoming(ir.Constant(_I64, 0), pre)
+            aphis = []
+            for i in range(k):
+                ph = builder.phi(big32.type)
+                ph.add_incoming(big32, pre)
+                aphis.append(ph)
+            builder.cbranch(builder.icmp_unsigned("<", jphi, nfull), body, tail)
+            builder.position_at_end(body)
+            new = _block_at(builder, 32, jphi, cp, op, mode, sp, dp, q1, ms, js, aphis)
+            jphi.add_incoming(builder.add(jphi, ir.Constant(_I64, 32)), builder.block)
+            for ph, v in zip(aphis, new):
+                ph.add_incoming(v, builder.block)
+            builder.branch(head)
+            builder.position_at_end(tail)
+            res = [_reduce_smin(builder, ph) for ph in aphis]
+            with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+                r16 = _block_at(builder, 16, nfull, cp, op, mode, sp, dp, q1, ms, js, [None] * k)
+                r16 = [_smin(builder, r, _reduce_smin(builder, v)) for r, v in zip(res, r16)]
+                rblock = builder.block
+            out_vals = []
+            for r, r2 in zip(res, r16):
+                phi = builder.phi(_I16)
+                phi.add_incoming(r, tail)
+                phi.add_incoming(r2, rblock)
+                out_vals.append(phi)
+            if k == 1:
+                return out_vals[0]
+            return context.make_tuple(builder, ret, out_vals)
+
+        return sig, codegen
+
+    return impl
+
+
+# path_steps_K_at(c, o, out, a, srcs, soffs, dsts, doffs, mins, p2s, p1): K path steps of
+# one pixel whose ``a`` cells (a multiple of 16) start at element ``o`` of the cost row
+# ``c`` (uint8) and of the sum row ``out`` (uint16); path i reads its source vector at
+# ``srcs[i][soffs[i] + e]`` and writes ``dsts[i][doffs[i] + e]`` (e = 1 .. a, flat element
+# offsets into int16 arrays). ``_add``: out += sum of the paths; ``_store``: out = sum;
+# ``_stream``: the same, non-temporal. Returns the path minima as path_steps_K.
+path_steps_1_add = intrinsic(_make_at(1, "add"))
+path_steps_2_add = intrinsic(_make_at(2, "add"))
+path_steps_4_add = intrinsic(_make_at(4, "add"))
+path_steps_1_store = intrinsic(_make_at(1, "store"))
+path_steps_2_store = intrinsic(_make_at(2, "store"))
+path_steps_4_store = intrinsic(_make_at(4, "store"))
+path_steps_1_stream = intrinsic(_make_at(1, "stream"))
+path_steps_2_stream = intrinsic(_make_at(2, "stream"))
+path_steps_4_stream = intrinsic(_make_at(4, "stream"))
