@@ -109,40 +109,42 @@ def census_cost_row_ragged(y, code_l, code_r, grad_l, grad_r, lo, cnt, off, grad
     cap = np.int32(grad_cap)
     gw = np.int32(grad_weight)
     # the body of census_cost_row, kept in one loop (a per-pixel helper function ran 3x
-    # slower, measured)
+    # slower, measured); indices, not per-pixel views (a view costs a reference-count
+    # atomic shared by the two threads)
     for x in range(w):
-        o = out[off[x]:off[x + 1]]
-        nd_alloc = o.shape[0]
-        nd = cnt[x]
-        base = x - lo[x]
+        o = np.int64(off[x])
+        nd_alloc = np.int64(off[x + 1]) - o
+        nd = np.int64(cnt[x])
+        base = x - np.int64(lo[x])
         j_lo = min(max(0, base - (w - 1)), nd)
         j_hi = max(min(nd - 1, base), j_lo - 1)
         for j in range(0, j_lo):
-            o[j] = invalid_cost
+            out[o + j] = invalid_cost
         for j in range(j_hi + 1, nd):
-            o[j] = invalid_cost
+            out[o + j] = invalid_cost
         for j in range(nd, nd_alloc):
-            o[j] = 255
+            out[o + j] = 255
         n = j_hi - j_lo + 1
         if n <= 0:
             continue
         k0 = w - 1 - base + j_lo
         nc = (n + CHUNK - 1) // CHUNK * CHUNK
-        rv = rev[k0:k0 + nc]
         cl = code_l_row[x]
+        # unsigned indices: a signed one would get Numba's negative-index wraparound per
+        # element, which keeps LLVM from vectorising (measured 1.5x slower kernel)
+        ku = np.uint64(k0)
         if grad_weight > 0:
             gl = np.int32(gl_row[x])
-            gv = grev[k0:k0 + nc]
             for k in range(nc):
-                g = min(abs(gl - np.int32(gv[k])), cap)
-                c = np.int32(popcount64(cl ^ rv[k])) + ((gw * g) >> 4)
+                g = min(abs(gl - np.int32(grev[ku + np.uint64(k)])), cap)
+                c = np.int32(popcount64(cl ^ rev[ku + np.uint64(k)])) + ((gw * g) >> 4)
                 tmp[k] = min(c, 255)
         else:
             for k in range(nc):
-                tmp[k] = np.int32(popcount64(cl ^ rv[k]))
-        ov = o[j_lo:j_hi + 1]
+                tmp[k] = np.int32(popcount64(cl ^ rev[ku + np.uint64(k)]))
+        oj = np.uint64(o + j_lo)
         for k in range(n):
-            ov[k] = tmp[k]
+            out[oj + np.uint64(k)] = tmp[k]
 
 
 # ------------------------------------------------------------------------ path steps
@@ -173,14 +175,17 @@ def _seal(f, b, m, a, ext):
 def _shift_into(f, b, s, a, ext, t):
     # q's buffer f[b:] as seen from p (s = lo_p - lo_q != 0), copied to f[t:]: entry i is
     # q's entry i + s inside q's written extent [1, ext), BIG outside
+    # (unsigned indices: no negative-index wraparound per element)
     i0 = max(0, 1 - s)
     i1 = max(min(a + 2, ext - s), i0)
+    tu = np.uint64(t)
+    su = np.uint64(b + s)
     for i in range(i0):
-        f[t + i] = BIG
+        f[tu + np.uint64(i)] = BIG
     for i in range(i0, i1):
-        f[t + i] = f[b + i + s]
+        f[tu + np.uint64(i)] = f[su + np.uint64(i)]
     for i in range(i1, a + 2):
-        f[t + i] = BIG
+        f[tu + np.uint64(i)] = BIG
 
 
 @njit(cache=True, inline="always")
@@ -188,8 +193,9 @@ def _reset(f, b, n):
     # a predecessor outside the image (n entries at f[b:]): zeros give L = C exactly (see
     # sgm_sweep._reset)
     f[b] = BIG
+    bu = np.uint64(b)
     for j in range(1, n - 1):
-        f[b + j] = 0
+        f[bu + np.uint64(j)] = 0
     f[b + n - 1] = BIG
 
 
