@@ -78,8 +78,9 @@ from .. import flags
 from .census import CHUNK, popcount64
 from .select import lr_column, lr_rule, pixel_rules
 from .sgm import BIG
-from .sgm_simd import (path_steps_1_add, path_steps_1_stream, path_steps_2_add,
-                       path_steps_2_stream, path_steps_4_add, path_steps_4_stream, store_fence)
+from .sgm_simd import (best_index_at, key_min_update_at, path_steps_1_add, path_steps_1_stream,
+                       path_steps_2_add, path_steps_2_stream, path_steps_4_add,
+                       path_steps_4_stream, second_best_at, store_fence)
 
 _BORDER = int(flags.BORDER)
 _NO_RKEY = np.uint32(0xFFFFFFFF)
@@ -408,7 +409,7 @@ def select_row_ragged(costs, lo, cnt, off, min_disparity, ratio, subpixel, lr_ma
     """The selection rules on one ragged row of uint16 sums (sentinel 65535); see module doc.
 
     ``costs``: the row's cells (pixel x at ``off[x]:off[x+1]``, ``cnt[x]`` real ones for
-    ``d = lo[x] + k``), used as scratch. ``min_disparity``: the user's range start (the
+    ``d = lo[x] + k``; read only). ``min_disparity``: the user's range start (the
     right image's winner keys ``cost << 16 | (d - min_disparity)``: ties to the smallest
     d). Outputs as :func:`stereo.kernels.sgm_sweep.select_row_u16`; ``rkey``: uint32 (W,).
     """
@@ -428,20 +429,18 @@ def select_row_ragged(costs, lo, cnt, off, min_disparity, ratio, subpixel, lr_ma
                 continue
             j0 = w - 1 - x + l + k_lo
             n = k_hi - k_lo + 1
-            seg = costs[off[x] + k_lo:off[x] + k_hi + 1]
-            dst = rkey[j0:j0 + n]
+            o = np.int64(off[x]) + k_lo
             kb0 = l - min_disparity + k_lo
-            for i in range(n):
-                dst[i] = min(dst[i], (np.uint32(seg[i]) << np.uint32(16)) | np.uint32(kb0 + i))
+            # whole 16-lane blocks by the vector code, the rest here
+            for i in range(key_min_update_at(costs, o, n, rkey, j0, kb0), n):
+                rkey[j0 + i] = min(rkey[j0 + i], (np.uint32(costs[o + i]) << np.uint32(16)) |
+                                   np.uint32(kb0 + i))
     for x in range(w):
-        o = off[x]
+        o = np.int64(off[x])
+        a = np.int64(off[x + 1]) - o
         nd = np.int64(cnt[x])
         l = np.int64(lo[x])
-        row = costs[o:o + nd]
-        kmin = _NO_RKEY
-        for k in range(nd):
-            kmin = min(kmin, (np.uint32(row[k]) << np.uint32(16)) | np.uint32(k))
-        best = np.int64(kmin >> np.uint32(16))
+        best, kb = best_index_at(costs, o, a, nd)
         lr_out[x] = np.nan
         if best == sent64:
             disp[x] = np.nan
@@ -449,16 +448,9 @@ def select_row_ragged(costs, lo, cnt, off, min_disparity, ratio, subpixel, lr_ma
             best_out[x] = sent64
             second_out[x] = sent64
             continue
-        kb = np.int64(kmin & np.uint32(0xFFFF))
-        cm = np.int64(row[kb - 1]) if kb > 0 else sent64
-        cp = np.int64(row[kb + 1]) if kb < nd - 1 else sent64
-        row[max(kb - 1, 0)] = 65535
-        row[kb] = 65535
-        row[min(kb + 1, nd - 1)] = 65535
-        smin = np.uint16(65535)
-        for k in range(nd):
-            smin = min(smin, row[k])
-        second = np.int64(smin)
+        cm = np.int64(costs[o + kb - 1]) if kb > 0 else sent64
+        cp = np.int64(costs[o + kb + 1]) if kb < nd - 1 else sent64
+        second = second_best_at(costs, o, a, nd, kb)
         best_out[x] = best
         second_out[x] = second
         d, m = pixel_rules(best, second, kb, cm, cp, nd, sent64, ratio, subpixel, l)

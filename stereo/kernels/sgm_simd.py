@@ -541,3 +541,102 @@ path_steps_4_store = intrinsic(_make_at(4, "store"))
 path_steps_1_stream = intrinsic(_make_at(1, "stream"))
 path_steps_2_stream = intrinsic(_make_at(2, "stream"))
 path_steps_4_stream = intrinsic(_make_at(4, "stream"))
+
+
+@intrinsic
+def best_index_at(typingctx, costs, o, a, nd):
+    """:func:`best_index` of the ``a`` cells (a multiple of 16) at element ``o`` of a
+    uint16 array (``nd <= a`` real ones): ``(best, kb)``, int64 each."""
+    sig = types.UniTuple(types.int64, 2)(costs, o, a, nd)
+
+    def codegen(context, builder, signature, args):
+        row_v, o_v, a_v, nd_v = args
+        rp = _ptr_at(context, builder, costs, row_v, o, o_v)
+        ndp = context.cast(builder, a_v, a, types.int64)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+        i32 = ir.IntType(32)
+        top = ir.Constant(ir.VectorType(i32, 16), [0xFFFFFFFF] * 16)
+
+        def s(b, n, j, accs):
+            out = accs[0]
+            for h in range(0, n, 16):
+                jh = b.add(j, ir.Constant(_I64, h))
+                v, k = _masked_costs(b, rp, jh, 16, nd16)
+                key = b.or_(b.shl(b.zext(v, ir.VectorType(i32, 16)), _splat(b, ir.Constant(i32, 16), 16)),
+                            b.zext(k, ir.VectorType(i32, 16)))
+                out = b.select(b.icmp_unsigned("<", key, out), key, out)
+            return [out]
+
+        (acc,), nfull = _blocks(builder, ndp, [top], s)
+        before = builder.block
+        with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+            acc2 = s(builder, 16, nfull, [acc])[0]
+            then = builder.block
+        p = builder.phi(acc.type)
+        p.add_incoming(acc, before)
+        p.add_incoming(acc2, then)
+        fnty = ir.FunctionType(i32, [p.type])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.vector.reduce.umin.v16i32")
+        kmin = builder.call(fn, [p])
+        best = builder.zext(builder.lshr(kmin, ir.Constant(i32, 16)), _I64)
+        kb = builder.zext(builder.and_(kmin, ir.Constant(i32, 0xFFFF)), _I64)
+        return context.make_tuple(builder, signature.return_type, [best, kb])
+
+    return sig, codegen
+
+
+@intrinsic
+def second_best_at(typingctx, costs, o, a, nd, kb):
+    """:func:`second_best` of the ``a`` cells (a multiple of 16) at element ``o`` of a
+    uint16 array: the smallest cost among k < nd with |k - kb| > 1 (65535 if none), int64."""
+    sig = types.int64(costs, o, a, nd, kb)
+
+    def codegen(context, builder, signature, args):
+        row_v, o_v, a_v, nd_v, kb_v = args
+        rp = _ptr_at(context, builder, costs, row_v, o, o_v)
+        ndp = context.cast(builder, a_v, a, types.int64)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+        kb1 = builder.trunc(builder.sub(context.cast(builder, kb_v, kb, types.int64),
+                                        ir.Constant(_I64, 1)), _I16)
+        top = ir.Constant(ir.VectorType(_I16, 32), [_U16MAX] * 32)
+
+        def s(b, n, j, accs):
+            v, k = _masked_costs(b, rp, j, n, nd16)
+            near = b.icmp_unsigned("<", b.sub(k, _splat(b, kb1, n)), _splat(b, ir.Constant(_I16, 3), n))
+            v = b.select(near, ir.Constant(v.type, [_U16MAX] * n), v)
+            return [_umin(b, accs[0], v)]
+
+        (acc,), nfull = _blocks(builder, ndp, [top], s)
+        r = _with_rest(builder, ndp, nfull, [_reduce(builder, "umin", acc)],
+                       lambda b, j: [_umin(b, _reduce(b, "umin", s(b, 16, j, [ir.Constant(
+                           ir.VectorType(_I16, 16), [_U16MAX] * 16)])[0]), _reduce(b, "umin", acc))])[0]
+        return builder.zext(r, _I64)
+
+    return sig, codegen
+
+
+@intrinsic
+def key_min_update_at(typingctx, costs, o, n, keys, j0, k0):
+    """``keys[j0 + i] = min(keys[j0 + i], costs[o + i] << 16 | (k0 + i))`` for i in
+    ``[0, n)`` rounded down to a multiple of 16 (uint16 costs, uint32 keys; the caller does
+    the rest). Returns the number of entries done (int64)."""
+    sig = types.int64(costs, o, n, keys, j0, k0)
+
+    def codegen(context, builder, signature, args):
+        c_v, o_v, n_v, k_v, j0_v, k0_v = args
+        i32 = ir.IntType(32)
+        v16 = ir.VectorType(i32, 16)
+        cp = _ptr_at(context, builder, costs, c_v, o, o_v)
+        kp = _ptr_at(context, builder, keys, k_v, j0, j0_v)
+        nn = builder.and_(context.cast(builder, n_v, n, types.int64), ir.Constant(_I64, ~15))
+        kbase = builder.add(_splat(builder, builder.trunc(context.cast(builder, k0_v, k0, types.int64), i32), 16),
+                            ir.Constant(v16, list(range(16))))
+        with cgutils.for_range_slice(builder, ir.Constant(_I64, 0), nn, ir.Constant(_I64, 16)) as (j, _):
+            c = builder.zext(_vload(builder, cp, _I16, j, 16), v16)
+            idx = builder.add(kbase, _splat(builder, builder.trunc(j, i32), 16))
+            key = builder.or_(builder.shl(c, _splat(builder, ir.Constant(i32, 16), 16)), idx)
+            old = _vload(builder, kp, i32, j, 16)
+            _vstore(builder, builder.select(builder.icmp_unsigned("<", key, old), key, old), kp, i32, j)
+        return nn
+
+    return sig, codegen
