@@ -80,7 +80,7 @@ from .select import lr_column, lr_rule, pixel_rules
 from .sgm import BIG
 from .sgm_simd import (best_index_at, key_min_update_at, path_steps_1_add, path_steps_1_stream,
                        path_steps_2_add, path_steps_2_stream, path_steps_4_add,
-                       path_steps_4_stream, second_best_at, store_fence)
+                       path_steps_4_stream, prefetch_at, second_best_at, store_fence)
 
 _BORDER = int(flags.BORDER)
 _NO_RKEY = np.uint32(0xFFFFFFFF)
@@ -212,7 +212,21 @@ def _reset(f, b, n):
 # added to ``out_row``.
 
 
-def _row_walks(step1, step2, step4):
+_AHEAD = 8
+
+
+@njit(cache=True, inline="always")
+def _prefetch(cost_row, out_row, off, x, stream):
+    # the cost and sum rows of pixel x (a few ahead) come from memory (written by the
+    # other sweep in phase 1); descending walks are followed less well by the hardware
+    o = np.int64(off[x])
+    a = np.int64(off[x + 1]) - o
+    prefetch_at(cost_row, o, a)
+    if not stream:
+        prefetch_at(out_row, o, a)
+
+
+def _row_walks(step1, step2, step4, stream):
     @njit(cache=True)
     def row1(cost_row, out_row, fwd, off, lo, cnt, g, p1, p2lut, hb, hext):
         w = g.shape[0]
@@ -224,6 +238,8 @@ def _row_walks(step1, step2, step4):
         lq = np.int64(lo[0 if fwd else w - 1])
         for i in range(w):
             x = i if fwd else w - 1 - i
+            if i + _AHEAD < w:
+                _prefetch(cost_row, out_row, off, x + _AHEAD * dx, stream)
             o = np.int64(off[x])
             a = np.int64(off[x + 1]) - o
             m = np.int64(cnt[x])
@@ -258,6 +274,8 @@ def _row_walks(step1, step2, step4):
         lq = np.int64(lo[0 if fwd else w - 1])
         for i in range(w):
             x = i if fwd else w - 1 - i
+            if i + _AHEAD < w:
+                _prefetch(cost_row, out_row, off, x + _AHEAD * dx, stream)
             o = np.int64(off[x])
             a = np.int64(off[x + 1]) - o
             m = np.int64(cnt[x])
@@ -303,6 +321,8 @@ def _row_walks(step1, step2, step4):
         lq = np.int64(lo[0 if fwd else w - 1])
         for i in range(w):
             x = i if fwd else w - 1 - i
+            if i + _AHEAD < w:
+                _prefetch(cost_row, out_row, off, x + _AHEAD * dx, stream)
             o = np.int64(off[x])
             a = np.int64(off[x + 1]) - o
             m = np.int64(cnt[x])
@@ -357,9 +377,10 @@ def _row_walks(step1, step2, step4):
     return row1, row2, row4
 
 
-_row1_add, _row2_add, _row4_add = _row_walks(path_steps_1_add, path_steps_2_add, path_steps_4_add)
+_row1_add, _row2_add, _row4_add = _row_walks(path_steps_1_add, path_steps_2_add, path_steps_4_add,
+                                             False)
 _row1_nt, _row2_nt, _row4_nt = _row_walks(path_steps_1_stream, path_steps_2_stream,
-                                          path_steps_4_stream)
+                                          path_steps_4_stream, True)
 
 
 @njit(cache=True)

@@ -640,3 +640,26 @@ def key_min_update_at(typingctx, costs, o, n, keys, j0, k0):
         return nn
 
     return sig, codegen
+
+
+@intrinsic
+def prefetch_at(typingctx, arr, o, n):
+    """Prefetch elements ``[o, o + n)`` of a C-contiguous array (every cache line of them);
+    a hint, no effect on results. The caller keeps the range inside the array."""
+    sig = types.void(arr, o, n)
+
+    def codegen(context, builder, signature, args):
+        a_v, o_v, n_v = args
+        size = context.get_abi_sizeof(context.get_data_type(arr.dtype))
+        i8p = ir.IntType(8).as_pointer()
+        base = builder.bitcast(_ptr_at(context, builder, arr, a_v, o, o_v), i8p)
+        nbytes = builder.mul(context.cast(builder, n_v, n, types.int64), ir.Constant(_I64, size))
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        with cgutils.for_range_slice(builder, ir.Constant(_I64, 0), nbytes, ir.Constant(_I64, 64)) as (off, _):
+            p = builder.gep(base, [off], inbounds=True, source_etype=ir.IntType(8))
+            builder.call(fn, [p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
