@@ -439,8 +439,8 @@ def _ptr_at(context, builder, aryty, val, offty, off):
 
 
 def _block_at(builder, n, j, c, out, mode, srcs, dsts, q1, ms, js, accs):
-    # as _block; mode "add": out[j] += sum of the paths, "store": out[j] = sum, "stream":
-    # the same with a non-temporal store
+    # as _block; mode "add": out[j] += sum of the paths, "stream": out[j] = sum with a
+    # non-temporal store
     q1v = _splat(builder, q1, n)
     cj = builder.zext(_vload(builder, c, _I8, j, n), ir.VectorType(_I16, n))
     total = None
@@ -530,14 +530,11 @@ def _make_at(k, mode):
 # one pixel whose ``a`` cells (a multiple of 16) start at element ``o`` of the cost row
 # ``c`` (uint8) and of the sum row ``out`` (uint16); path i reads its source vector at
 # ``srcs[i][soffs[i] + e]`` and writes ``dsts[i][doffs[i] + e]`` (e = 1 .. a, flat element
-# offsets into int16 arrays). ``_add``: out += sum of the paths; ``_store``: out = sum;
-# ``_stream``: the same, non-temporal. Returns the path minima as path_steps_K.
+# offsets into int16 arrays). ``_add``: out += sum of the paths; ``_stream``: out = sum,
+# stored non-temporally. Returns the path minima as path_steps_K.
 path_steps_1_add = intrinsic(_make_at(1, "add"))
 path_steps_2_add = intrinsic(_make_at(2, "add"))
 path_steps_4_add = intrinsic(_make_at(4, "add"))
-path_steps_1_store = intrinsic(_make_at(1, "store"))
-path_steps_2_store = intrinsic(_make_at(2, "store"))
-path_steps_4_store = intrinsic(_make_at(4, "store"))
 path_steps_1_stream = intrinsic(_make_at(1, "stream"))
 path_steps_2_stream = intrinsic(_make_at(2, "stream"))
 path_steps_4_stream = intrinsic(_make_at(4, "stream"))
