@@ -22,7 +22,7 @@ Predecessor buffers: each path keeps q's vector in a buffer of ``A + 2`` int16 e
 is BIG (16383). That invariant is kept cheaply after each step (only the entries a
 narrower pixel no longer covers are re-sealed). When ``lo_p == lo_q`` the step reads the
 buffer directly; otherwise (interval edges: a small fraction of pixels) q's vector is
-first copied, shifted by ``lo_p - lo_q``, into an aligned scratch padded with BIG, so the
+first copied, shifted by ``lo_p - lo_q``, into a spare slot padded with BIG, so the
 step itself never branches per lane. Padding cells (``m_p <= k < a_p``) are only allowed
 above the user's range (``lo_p + m_p = min_disparity + num_disparities``), cost 255 and
 never hold a path minimum (argument in the code), so the minima are over real cells.
@@ -30,7 +30,8 @@ never hold a path minimum (argument in the code), so the minima are over real ce
 Parallelism and determinism: the two-sweep design of :mod:`stereo.kernels.sgm_sweep`. A
 downward sweep (rows top to bottom, pixels left to right) carries left-to-right and the
 three paths from above, an upward sweep the other four; they run on two threads and meet in
-the middle (phase 1: each its half, storing the census cost rows and its partial sums;
+the middle (phase 1: each its half, storing the census cost rows and its partial sums (non-temporal
+stores, one fence per row, as sgm_sweep);
 phase 2: each continues into the other half, adds its paths to the stored partial sums in
 place, and the final row is selected while in cache). Integer arithmetic, one barrier: same output for any
 thread count. ``recompute``: each sweep computes the census cost rows itself into a row
@@ -52,19 +53,29 @@ traffic per cell, 4 with ``recompute``). Per pixel of a stripe: ``off``/``lo``/`
 bytes; path buffers ``3 * 2 * (W + 3) * (A + 2) * 2`` bytes per sweep.
 
 Reached (single thread, Adirondack-Q 718x496, 8 paths, whole kernel incl. census and
-selection, cached code): full range D = 80 79-88 ms vs 51 ms for
-:mod:`~stereo.kernels.sgm_sweep`; 48, 32 and 16 cells per pixel 67-71, 60-62 and 57-60 ms
-(sweep at D = 32: 35-37 ms). So about 1 ns per cell (the sweep: 0.9) but about 150 ns per
-pixel whatever its width (the sweep: about 75). The re-sealing and the shift tests cost
-little (removing them: 1-3 ms); the excess is in the fused 4-path step on intervals of
-only 1-3 vectors (per call the same 160 run-time alias checks as the sweep's; not
-resolved). Narrow intervals therefore pay only where the full range is wide: at full
-resolution (2872x1984, D = 288, about 50-60 cells per pixel) a stripe costs 250-290 ns per
-pixel of CPU instead of the sweep's ~600; at 640x480 D = 64/128 and 1242x375 D = 192 the
-coarse level plus this overhead make it slower or equal (SGBM's "auto" leaves it off).
-Code generation: a literal walking direction made ``_row4`` 2.4x slower (measured in a
-fresh process on cached code). Time edits in a second process: the process that compiles
-a kernel ran it about 2x slower than a process that loads it from the cache (measured).
+selection, process CPU, cached code, medians of 5): full range D = 80 48-52 ms vs 33 ms
+for :mod:`~stereo.kernels.sgm_sweep`; 48, 32 and 16 cells per pixel 40-42, 34-39 and
+31-34 ms (sweep at D = 32: 22-24 ms); 48 cells on 8x8 blocks with random starts (a
+shift at every block edge) 43-46 ms. So about 0.7 ns per cell and 75-80 ns per pixel
+whatever its width (the sweep: about 0.6 ns and 45 ns). The earlier version of this
+kernel (scalar step loops on row views: LLVM's run-time alias checks per call, a
+reference-count atomic per view) took 80-83 ms at D = 80 and 57-63 ms at 16 cells: the
+path steps and selection reductions are now sgm_simd's explicit vector code on flat
+buffers with element offsets, and the census and shift copies index with unsigned
+offsets (a signed ``base + k`` index gets Numba's negative-index wraparound per element,
+which kept LLVM from vectorising: 1.5x slower kernel, measured). At full resolution
+(2872x1984, D = 288, about 60 cells per pixel, Adirondack x4, one thread) the kernel
+takes about 1.0 s of CPU (was 1.6 s); at 640x480 D = 64/128 the coarse level plus the
+per-pixel overhead still make coarse-to-fine slower, at 1242x375 D = 192 it is now about
+8 % faster (1 and 2 threads) but SGBM's "auto" leaves it off there (see sgbm.py: its 1/4
+level is as small as the quarter-res scenes' one, where it lost accuracy).
+Not kept: packing each row's path buffers like its cost row (``off[x] + 2 x``, instead
+of fixed ``A + 2`` slots) removed the cost of a few full-range pixels inflating every
+slot (one such column in a 64-cell stripe: +12 %), but made uniform intervals 25 %
+slower (unexplained) and full resolution about equal (1.00 vs 1.0-1.1 s).
+Code generation: a literal walking direction made the scalar ``_row4`` of the earlier
+version 2.4x slower. Time edits in a second process: the process that compiles a kernel
+ran it about 2x slower than a process that loads it from the cache (measured).
 """
 
 from __future__ import annotations
