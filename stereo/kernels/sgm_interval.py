@@ -65,7 +65,8 @@ buffers with element offsets, and the census and shift copies index with unsigne
 offsets (a signed ``base + k`` index gets Numba's negative-index wraparound per element,
 which kept LLVM from vectorising: 1.5x slower kernel, measured). At full resolution
 (2872x1984, D = 288, about 60 cells per pixel, Adirondack x4, one thread) the kernel
-takes about 1.0 s of CPU (was 1.6 s); at 640x480 D = 64/128 the coarse level plus the
+takes about 0.95 s of CPU (was 1.6 s; the row buffers allocated by NumPy, which asks for
+huge pages, instead of inside the kernel: 0.94 vs 1.06 s, median of 4); at 640x480 D = 64/128 the coarse level plus the
 per-pixel overhead still make coarse-to-fine slower, at 1242x375 D = 192 it is now about
 8 % faster (1 and 2 threads) but SGBM's "auto" leaves it off there (see sgbm.py: its 1/4
 level is as small as the quarter-res scenes' one, where it lost accuracy).
@@ -542,14 +543,16 @@ def _sweep(t, rows_from, rows_to, final, dirs, recompute, volume, rowstart, off,
 def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_l, code_r, grad_l,
                           grad_r, guide, p1, p2lut, dirs_down, dirs_up, min_disparity, grad_weight,
                           grad_cap, invalid_cost, total, ratio, subpixel, lr_max_diff, disp, mask,
-                          best, second, lr_dist, core_lo, core_hi):
+                          best, second, lr_dist, core_lo, core_hi, rb):
     """Aggregate and select with per-pixel intervals in two concurrent sweeps (module doc).
 
     ``rowstart`` (H + 1,) int64: first cell of each row in the flat ``total`` (uint16) and,
     unless ``recompute``, ``volume`` (uint8) arrays (both scratch, may be uninitialised);
     ``off`` (H, W + 1) int32 cell offsets inside a row; ``lo``/``cnt`` (H, W) int32 interval
     start (px) and real count; ``amax``: the largest ``off[y, x+1] - off[y, x]``. Fills the
-    selection outputs of rows ``core_lo:core_hi`` only (as sgm_sweep.sweep_select).
+    selection outputs of rows ``core_lo:core_hi`` only (as sgm_sweep.sweep_select). ``rb``:
+    the path row buffers, int16 (2, 3 * 2 * (W + 3) * (amax + 2)), zeros with BIG at entries
+    0 and amax + 1 of every slot of amax + 2 entries (see :func:`interval_select_census`).
     """
     h, w = guide.shape
     maxrow = np.int64(0)
@@ -561,10 +564,6 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
     crow = np.empty((2, maxrow if recompute else 1), np.uint8)
     hb = np.full((2, 3 * (amax + 2)), BIG, np.int16)
     hext = np.full((2, 3), amax + 1, np.int64)
-    rb = np.zeros((2, 3 * 2 * (w + 3) * (amax + 2)), np.int16)
-    rb5 = rb.reshape((2, 3, 2, w + 3, amax + 2))
-    rb5[:, :, :, :, 0] = BIG
-    rb5[:, :, :, :, amax + 1] = BIG
     rext = np.full((2, 3, 2, w + 3), amax + 1, np.int64)
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
     rkey = np.empty((2, w), np.uint32)
@@ -677,6 +676,12 @@ def interval_select_census(code_l, code_r, grad_l, grad_r, grad_weight, grad_cap
     if not grad_weight:
         grad_l = grad_r = np.zeros((1, 1), np.int16)
     down, up = _DIRS[paths]
+    # the row buffers (see _row_walks), allocated here: NumPy asks the kernel for huge
+    # pages for large arrays (several MiB per sweep at full resolution)
+    rb = np.zeros((2, 3 * 2 * (w + 3) * (amax + 2)), np.int16)
+    rb5 = rb.reshape(2, 3, 2, w + 3, amax + 2)
+    rb5[..., 0] = BIG
+    rb5[..., amax + 1] = BIG
     interval_sweep_select(bool(recompute), volume, rowstart, off, lo, cnt, np.int64(amax),
                           np.ascontiguousarray(code_l), np.ascontiguousarray(code_r),
                           np.ascontiguousarray(grad_l), np.ascontiguousarray(grad_r),
@@ -685,5 +690,5 @@ def interval_select_census(code_l, code_r, grad_l, grad_r, grad_weight, grad_cap
                           np.int64(grad_cap), np.int64(invalid_cost), total, np.int64(ratio),
                           np.int64(subpixel), np.float64(lr_max_diff), *outs,
                           np.int64(0 if core is None else core[0]),
-                          np.int64(h if core is None else core[1]))
+                          np.int64(h if core is None else core[1]), rb)
     return Selection(*outs)
