@@ -56,12 +56,14 @@ outside ``[min_disparity, min_disparity + num_disparities)`` is reported.
 Measured (scene upscaled x4 with its ground truth, bad8.0 nonocc in upscaled px = bad2.0
 quarter-res px; per-pixel / bands / off): Teddy D=256 3.08 / 3.43 / 3.60 %; Adirondack
 D=292 4.13 / 5.69 / 6.43 %; Pipes D=300 7.40 / 7.93 / 7.82 %; PianoL D=260 21.06 / 22.77 % / -.
-Adirondack x4 with D=288 (2872x1984): 2.1-2.8 s CPU (median of 3: 2.3) and 469 MiB
-peak RSS vs 3.1-3.9 s (3.5) / 501 MiB with bands (OpenCV 3WAY 1.6-1.7 s CPU, 204 MiB);
+Adirondack x4 with D=288 (2872x1984): 1.70 s CPU, 1.10 s wall (medians of 8 child runs)
+and 490 MiB peak RSS (OpenCV 3WAY 1.60 s CPU, 0.85 s wall, 204 MiB; with bands: about
+1.5x the per-pixel time under an earlier kernel, 501 MiB);
 Pipes and PianoL x4 peak at 496 and 500 MiB. "auto" turns it on from 256 M cells
 only: forced on for the 10 quarter-res scenes it is worse (7.92 % vs 7.57 % mean bad2.0,
 Pipes 10.2 % vs 7.2 %: a 1/4-size level of a quarter-res image loses thin structures), and
-at 640x480 / 1242x375 it is slower or equal (per-pixel overhead; README).
+at 640x480 it is slower, at 1242x375 D=192 about 8 % faster but its 1/4 level is as
+small as the quarter-res scenes' one (README).
 
 Defaults were chosen on the 10 MiddEval3 quarter-resolution training scenes
 (scripts/bench_sgbm.py, dense bad2.0 on non-occluded pixels): census 9x7 + gradient term

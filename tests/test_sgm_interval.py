@@ -216,3 +216,104 @@ def test_pixel_intervals_contain_ground_truth_and_accuracy_kept():
     on = bad2(m.compute(left, right))
     off = bad2(SGBM(0, 64, coarse_to_fine=False).compute(left, right))
     assert on <= off + 0.3
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_offset_path_steps_equal_naive(k):
+    # sgm_simd.path_steps_K_add/_stream read and write at element offsets of whole arrays
+    # (the buffers of several paths in one array): same values as the naive steps, nothing
+    # outside entries 1..a of each destination written
+    from numba import njit
+    from naive import naive_path_steps
+    from stereo.kernels import sgm_simd
+    from stereo.kernels.sgm import BIG
+    add = {1: sgm_simd.path_steps_1_add, 2: sgm_simd.path_steps_2_add, 4: sgm_simd.path_steps_4_add}[k]
+    stream = {1: sgm_simd.path_steps_1_stream, 2: sgm_simd.path_steps_2_stream,
+              4: sgm_simd.path_steps_4_stream}[k]
+
+    def make(f):
+        @njit
+        def run(c, o, out, a, buf, so, do, ms, p2, p1):
+            if k == 1:
+                return (f(c, o, out, a, (buf,), (so[0],), (buf,), (do[0],), (ms[0],), (p2[0],), p1),)
+            if k == 2:
+                return f(c, o, out, a, (buf, buf), (so[0], so[1]), (buf, buf), (do[0], do[1]),
+                         (ms[0], ms[1]), (p2[0], p2[1]), p1)
+            return f(c, o, out, a, (buf, buf, buf, buf), (so[0], so[1], so[2], so[3]),
+                     (buf, buf, buf, buf), (do[0], do[1], do[2], do[3]),
+                     (ms[0], ms[1], ms[2], ms[3]), (p2[0], p2[1], p2[2], p2[3]), p1)
+        return run
+
+    runs = (make(add), make(stream))
+
+    rng = np.random.default_rng(40 + k)
+    for a in (16, 48, 96):
+        for mode in (0, 1):
+            o = int(rng.integers(0, 40))
+            c = rng.integers(0, 256, o + a + 7).astype(np.uint8)
+            S = rng.integers(-32768, int(BIG) + 1, (k, a + 2)).astype(np.int16)
+            S[:, 0] = BIG
+            buf = np.full(2 * k * (a + 5) + 9, 7, np.int16)
+            so = [3 + 2 * i * (a + 5) for i in range(k)]          # sources and destinations
+            do = [so[i] + a + 5 for i in range(k)]                # interleaved in one array
+            for i in range(k):
+                buf[so[i]:so[i] + a + 2] = S[i]
+            ms = rng.integers(-3000, 3000, k).astype(np.int16)
+            p2 = rng.integers(0, 3000, k).astype(np.int32)
+            part = rng.integers(0, 65536, o + a + 5).astype(np.uint16)
+            out = part.copy()
+            got = runs[mode](c, np.int64(o), out, np.int64(a), buf, np.array(so, np.int64),
+                      np.array(do, np.int64), ms, p2, np.int32(11))
+            zero = np.zeros(a, np.uint16)
+            new, want, want_min = naive_path_steps(c[o:o + a], part[o:o + a] if mode == 0 else zero,
+                                                   S, ms, p2, 11)
+            for i in range(k):
+                np.testing.assert_array_equal(buf[do[i] + 1:do[i] + a + 1], new[i])
+                assert buf[do[i]] == 7 and buf[do[i] + a + 1] == 7
+                np.testing.assert_array_equal(buf[so[i]:so[i] + a + 2], S[i])
+            np.testing.assert_array_equal(out[o:o + a], want)
+            np.testing.assert_array_equal(out[:o], part[:o])
+            np.testing.assert_array_equal(out[o + a:], part[o + a:])
+            assert list(got) == want_min
+
+
+def test_offset_reductions_equal_numpy():
+    # best_index_at, second_best_at and key_min_update_at against plain NumPy, with
+    # offsets, padding lanes (nd < a) and lengths that are not multiples of 16
+    from numba import njit
+    from stereo.kernels.sgm_simd import best_index_at, key_min_update_at, second_best_at
+
+    @njit
+    def red(costs, o, a, nd):
+        best, kb = best_index_at(costs, o, a, nd)
+        return best, kb, second_best_at(costs, o, a, nd, kb)
+
+    @njit
+    def keys(costs, o, n, rkey, j0, k0):
+        return key_min_update_at(costs, o, n, rkey, j0, k0)
+
+    rng = np.random.default_rng(7)
+    for a in (16, 32, 48, 80):
+        for nd in {1, 2, a - 5, a}:
+            for hi in (50, 65535):
+                o = int(rng.integers(0, 30))
+                costs = rng.integers(0, hi, o + a + 20).astype(np.uint16)
+                if hi == 65535:
+                    costs[o:o + a][rng.random(a) < 0.3] = 65535
+                row = costs[o:o + nd].astype(np.int64)
+                kb_want = int(np.argmin(row))
+                near = np.abs(np.arange(nd) - kb_want) <= 1
+                second_want = int(row[~near].min()) if (~near).any() else 65535
+                assert red(costs, o, a, nd) == (int(row.min()), kb_want, second_want)
+        for n in (3, 16, 37):
+            o, j0, k0 = int(rng.integers(0, 9)), int(rng.integers(0, 9)), int(rng.integers(0, 300))
+            costs = rng.integers(0, 60, o + n + 20).astype(np.uint16)
+            rkey = rng.integers(0, 60 << 16, j0 + n + 20).astype(np.uint32)
+            orig = rkey.copy()
+            key = (costs[o:o + n].astype(np.uint32) << 16) | (k0 + np.arange(n)).astype(np.uint32)
+            want = orig.copy()
+            want[j0:j0 + n] = np.minimum(want[j0:j0 + n], key)
+            done = keys(costs, o, n, rkey, j0, k0)
+            assert done == n // 16 * 16          # the whole 16-lane blocks, the caller does the rest
+            np.testing.assert_array_equal(rkey[:j0 + done], want[:j0 + done])
+            np.testing.assert_array_equal(rkey[j0 + done:], orig[j0 + done:])

@@ -22,7 +22,7 @@ Predecessor buffers: each path keeps q's vector in a buffer of ``A + 2`` int16 e
 is BIG (16383). That invariant is kept cheaply after each step (only the entries a
 narrower pixel no longer covers are re-sealed). When ``lo_p == lo_q`` the step reads the
 buffer directly; otherwise (interval edges: a small fraction of pixels) q's vector is
-first copied, shifted by ``lo_p - lo_q``, into an aligned scratch padded with BIG, so the
+first copied, shifted by ``lo_p - lo_q``, into a spare slot padded with BIG, so the
 step itself never branches per lane. Padding cells (``m_p <= k < a_p``) are only allowed
 above the user's range (``lo_p + m_p = min_disparity + num_disparities``), cost 255 and
 never hold a path minimum (argument in the code), so the minima are over real cells.
@@ -30,7 +30,8 @@ never hold a path minimum (argument in the code), so the minima are over real ce
 Parallelism and determinism: the two-sweep design of :mod:`stereo.kernels.sgm_sweep`. A
 downward sweep (rows top to bottom, pixels left to right) carries left-to-right and the
 three paths from above, an upward sweep the other four; they run on two threads and meet in
-the middle (phase 1: each its half, storing the census cost rows and its partial sums;
+the middle (phase 1: each its half, storing the census cost rows and its partial sums (non-temporal
+stores, one fence per row, as sgm_sweep);
 phase 2: each continues into the other half, adds its paths to the stored partial sums in
 place, and the final row is selected while in cache). Integer arithmetic, one barrier: same output for any
 thread count. ``recompute``: each sweep computes the census cost rows itself into a row
@@ -52,19 +53,30 @@ traffic per cell, 4 with ``recompute``). Per pixel of a stripe: ``off``/``lo``/`
 bytes; path buffers ``3 * 2 * (W + 3) * (A + 2) * 2`` bytes per sweep.
 
 Reached (single thread, Adirondack-Q 718x496, 8 paths, whole kernel incl. census and
-selection, cached code): full range D = 80 79-88 ms vs 51 ms for
-:mod:`~stereo.kernels.sgm_sweep`; 48, 32 and 16 cells per pixel 67-71, 60-62 and 57-60 ms
-(sweep at D = 32: 35-37 ms). So about 1 ns per cell (the sweep: 0.9) but about 150 ns per
-pixel whatever its width (the sweep: about 75). The re-sealing and the shift tests cost
-little (removing them: 1-3 ms); the excess is in the fused 4-path step on intervals of
-only 1-3 vectors (per call the same 160 run-time alias checks as the sweep's; not
-resolved). Narrow intervals therefore pay only where the full range is wide: at full
-resolution (2872x1984, D = 288, about 50-60 cells per pixel) a stripe costs 250-290 ns per
-pixel of CPU instead of the sweep's ~600; at 640x480 D = 64/128 and 1242x375 D = 192 the
-coarse level plus this overhead make it slower or equal (SGBM's "auto" leaves it off).
-Code generation: a literal walking direction made ``_row4`` 2.4x slower (measured in a
-fresh process on cached code). Time edits in a second process: the process that compiles
-a kernel ran it about 2x slower than a process that loads it from the cache (measured).
+selection, process CPU, cached code, medians of 5): full range D = 80 48-52 ms vs 33 ms
+for :mod:`~stereo.kernels.sgm_sweep`; 48, 32 and 16 cells per pixel 40-42, 34-39 and
+31-34 ms (sweep at D = 32: 22-24 ms); 48 cells on 8x8 blocks with random starts (a
+shift at every block edge) 43-46 ms. So about 0.7 ns per cell and 75-80 ns per pixel
+whatever its width (the sweep: about 0.6 ns and 45 ns). The earlier version of this
+kernel (scalar step loops on row views: LLVM's run-time alias checks per call, a
+reference-count atomic per view) took 80-83 ms at D = 80 and 57-63 ms at 16 cells: the
+path steps and selection reductions are now sgm_simd's explicit vector code on flat
+buffers with element offsets, and the census and shift copies index with unsigned
+offsets (a signed ``base + k`` index gets Numba's negative-index wraparound per element,
+which kept LLVM from vectorising: 1.5x slower kernel, measured). At full resolution
+(2872x1984, D = 288, about 60 cells per pixel, Adirondack x4, one thread) the kernel
+takes about 0.95 s of CPU (was 1.6 s; the row buffers allocated by NumPy, which asks for
+huge pages, instead of inside the kernel: 0.94 vs 1.06 s, median of 4); at 640x480 D = 64/128 the coarse level plus the
+per-pixel overhead still make coarse-to-fine slower, at 1242x375 D = 192 it is now about
+8 % faster (1 and 2 threads) but SGBM's "auto" leaves it off there (see sgbm.py: its 1/4
+level is as small as the quarter-res scenes' one, where it lost accuracy).
+Not kept: packing each row's path buffers like its cost row (``off[x] + 2 x``, instead
+of fixed ``A + 2`` slots) removed the cost of a few full-range pixels inflating every
+slot (one such column in a 64-cell stripe: +12 %), but made uniform intervals 25 %
+slower (unexplained) and full resolution about equal (1.00 vs 1.0-1.1 s).
+Code generation: a literal walking direction made the scalar ``_row4`` of the earlier
+version 2.4x slower. Time edits in a second process: the process that compiles a kernel
+ran it about 2x slower than a process that loads it from the cache (measured).
 """
 
 from __future__ import annotations
@@ -78,6 +90,9 @@ from .. import flags
 from .census import CHUNK, popcount64
 from .select import lr_column, lr_rule, pixel_rules
 from .sgm import BIG
+from .sgm_simd import (best_index_at, key_min_update_at, path_steps_1_add, path_steps_1_stream,
+                       path_steps_2_add, path_steps_2_stream, path_steps_4_add,
+                       path_steps_4_stream, prefetch_at, second_best_at, store_fence)
 
 _BORDER = int(flags.BORDER)
 _NO_RKEY = np.uint32(0xFFFFFFFF)
@@ -107,131 +122,50 @@ def census_cost_row_ragged(y, code_l, code_r, grad_l, grad_r, lo, cnt, off, grad
     cap = np.int32(grad_cap)
     gw = np.int32(grad_weight)
     # the body of census_cost_row, kept in one loop (a per-pixel helper function ran 3x
-    # slower, measured)
+    # slower, measured); indices, not per-pixel views (a view costs a reference-count
+    # atomic shared by the two threads)
     for x in range(w):
-        o = out[off[x]:off[x + 1]]
-        nd_alloc = o.shape[0]
-        nd = cnt[x]
-        base = x - lo[x]
+        o = np.int64(off[x])
+        nd_alloc = np.int64(off[x + 1]) - o
+        nd = np.int64(cnt[x])
+        base = x - np.int64(lo[x])
         j_lo = min(max(0, base - (w - 1)), nd)
         j_hi = max(min(nd - 1, base), j_lo - 1)
         for j in range(0, j_lo):
-            o[j] = invalid_cost
+            out[o + j] = invalid_cost
         for j in range(j_hi + 1, nd):
-            o[j] = invalid_cost
+            out[o + j] = invalid_cost
         for j in range(nd, nd_alloc):
-            o[j] = 255
+            out[o + j] = 255
         n = j_hi - j_lo + 1
         if n <= 0:
             continue
         k0 = w - 1 - base + j_lo
         nc = (n + CHUNK - 1) // CHUNK * CHUNK
-        rv = rev[k0:k0 + nc]
         cl = code_l_row[x]
+        # unsigned indices: a signed one would get Numba's negative-index wraparound per
+        # element, which keeps LLVM from vectorising (measured 1.5x slower kernel)
+        ku = np.uint64(k0)
         if grad_weight > 0:
             gl = np.int32(gl_row[x])
-            gv = grev[k0:k0 + nc]
             for k in range(nc):
-                g = min(abs(gl - np.int32(gv[k])), cap)
-                c = np.int32(popcount64(cl ^ rv[k])) + ((gw * g) >> 4)
+                g = min(abs(gl - np.int32(grev[ku + np.uint64(k)])), cap)
+                c = np.int32(popcount64(cl ^ rev[ku + np.uint64(k)])) + ((gw * g) >> 4)
                 tmp[k] = min(c, 255)
         else:
             for k in range(nc):
-                tmp[k] = np.int32(popcount64(cl ^ rv[k]))
-        ov = o[j_lo:j_hi + 1]
+                tmp[k] = np.int32(popcount64(cl ^ rev[ku + np.uint64(k)]))
+        oj = np.uint64(o + j_lo)
         for k in range(n):
-            ov[k] = tmp[k]
+            out[oj + np.uint64(k)] = tmp[k]
 
 
 # ------------------------------------------------------------------------ path steps
-@njit(cache=True, inline="always")
-def _step4(c, hs, hm, hd, vs, vm, vd, as_, am, ad, bs, bm, bd, p1, p2h, p2v, p2a, p2b,
-           out, nd):
-    # four SGM steps fused in one pass (as sgm_sweep._step4): src/dst entry 1 + k is
-    # disparity lo_p + k; entry nd + 1 is re-sealed with BIG
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    vm16 = np.int16(vm)
-    am16 = np.int16(am)
-    bm16 = np.int16(bm)
-    hj = np.int16(hm16 + p2h)
-    vj = np.int16(vm16 + p2v)
-    aj = np.int16(am16 + p2a)
-    bj = np.int16(bm16 + p2b)
-    mh = BIG
-    mv = BIG
-    ma = BIG
-    mb = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        x2 = np.int16(min(vs[j], vs[j + 2]) + q1)
-        v2 = np.int16(np.int16(min(min(vs[j + 1], x2), vj) - vm16) + cj)
-        x3 = np.int16(min(as_[j], as_[j + 2]) + q1)
-        v3 = np.int16(np.int16(min(min(as_[j + 1], x3), aj) - am16) + cj)
-        x4 = np.int16(min(bs[j], bs[j + 2]) + q1)
-        v4 = np.int16(np.int16(min(min(bs[j + 1], x4), bj) - bm16) + cj)
-        hd[j + 1] = v1
-        vd[j + 1] = v2
-        ad[j + 1] = v3
-        bd[j + 1] = v4
-        mh = min(mh, v1)
-        mv = min(mv, v2)
-        ma = min(ma, v3)
-        mb = min(mb, v4)
-        out[j] = np.uint16(out[j] + np.uint16(np.int16(np.int16(v1 + v2) + np.int16(v3 + v4))))
-    hd[nd + 1] = BIG
-    vd[nd + 1] = BIG
-    ad[nd + 1] = BIG
-    bd[nd + 1] = BIG
-    return mh, mv, ma, mb
-
-
-@njit(cache=True, inline="always")
-def _step2(c, hs, hm, hd, vs, vm, vd, p1, p2h, p2v, out, nd):
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    vm16 = np.int16(vm)
-    hj = np.int16(hm16 + p2h)
-    vj = np.int16(vm16 + p2v)
-    mh = BIG
-    mv = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        x2 = np.int16(min(vs[j], vs[j + 2]) + q1)
-        v2 = np.int16(np.int16(min(min(vs[j + 1], x2), vj) - vm16) + cj)
-        hd[j + 1] = v1
-        vd[j + 1] = v2
-        mh = min(mh, v1)
-        mv = min(mv, v2)
-        out[j] = np.uint16(out[j] + np.uint16(np.int16(v1 + v2)))
-    hd[nd + 1] = BIG
-    vd[nd + 1] = BIG
-    return mh, mv
-
-
-@njit(cache=True, inline="always")
-def _step1(c, hs, hm, hd, p1, p2h, out, nd):
-    ndp = c.shape[0]
-    q1 = np.int16(p1)
-    hm16 = np.int16(hm)
-    hj = np.int16(hm16 + p2h)
-    mh = BIG
-    for j in range(ndp):
-        cj = np.int16(c[j])
-        x1 = np.int16(min(hs[j], hs[j + 2]) + q1)
-        v1 = np.int16(np.int16(min(min(hs[j + 1], x1), hj) - hm16) + cj)
-        hd[j + 1] = v1
-        mh = min(mh, v1)
-        out[j] = np.uint16(out[j] + np.uint16(v1))
-    hd[nd + 1] = BIG
-    return mh
-
+# The fused steps are sgm_simd's explicit vector code (path_steps_K_add/_stream: the
+# arithmetic of sgm_sweep's steps on whole arrays plus element offsets). Every buffer is a
+# flat int16 array addressed by offset, so the pixel loop builds no array views (a view
+# per pixel costs a reference-count atomic on the parent's counter, shared by the two
+# threads) and the steps carry no run-time alias checks.
 
 # Why padding cells never hold a minimum: they lie above the user's range (d >= d0 + D),
 # outside every interval, so a padding cell reads BIG from q except at its first entry,
@@ -241,188 +175,250 @@ def _step1(c, hs, hm, hd, p1, p2h, out, nd):
 
 
 @njit(cache=True, inline="always")
-def _seal(buf, m, a, ext):
-    # the step wrote entries 1..a and BIG at m + 1; entries >= ext were BIG before: make
-    # every entry above m BIG again and return the new extent
-    e = max(ext, a + 1)
-    for j in range(m + 2, e):
-        buf[j] = BIG
+def _seal(f, b, m, a, ext):
+    # the step wrote entries 1..a of the buffer at f[b:]; entries >= ext were BIG before:
+    # make every entry above m BIG again and return the new extent
+    f[b + m + 1] = BIG
+    for j in range(m + 2, max(ext, a + 1)):
+        f[b + j] = BIG
     return m + 1
 
 
 @njit(cache=True, inline="always")
-def _shift_into(buf, s, a, ext, tmp):
-    # q's buffer as seen from p (s = lo_p - lo_q != 0): tmp[i] = buf[i + s], BIG outside
-    # q's written extent
-    for i in range(a + 2):
-        tmp[i] = BIG
+def _shift_into(f, b, s, a, ext, t):
+    # q's buffer f[b:] as seen from p (s = lo_p - lo_q != 0), copied to f[t:]: entry i is
+    # q's entry i + s inside q's written extent [1, ext), BIG outside
+    # (unsigned indices: no negative-index wraparound per element)
     i0 = max(0, 1 - s)
-    i1 = min(a + 2, ext - s)
+    i1 = max(min(a + 2, ext - s), i0)
+    tu = np.uint64(t)
+    su = np.uint64(b + s)
+    for i in range(i0):
+        f[tu + np.uint64(i)] = BIG
     for i in range(i0, i1):
-        tmp[i] = buf[i + s]
+        f[tu + np.uint64(i)] = f[su + np.uint64(i)]
+    for i in range(i1, a + 2):
+        f[tu + np.uint64(i)] = BIG
 
 
 @njit(cache=True, inline="always")
-def _reset(buf):
-    # a predecessor outside the image: zeros give L = C exactly (see sgm_sweep._reset)
-    buf[:] = 0
-    buf[0] = BIG
-    buf[buf.shape[0] - 1] = BIG
+def _reset(f, b, n):
+    # a predecessor outside the image (n entries at f[b:]): zeros give L = C exactly (see
+    # sgm_sweep._reset)
+    f[b] = BIG
+    bu = np.uint64(b)
+    for j in range(1, n - 1):
+        f[bu + np.uint64(j)] = 0
+    f[b + n - 1] = BIG
 
 
-# The row functions follow sgm_sweep's rules for speed: one function per path set, no
-# array variable chosen by a branch (a shifted predecessor is copied into a spare slot of
-# the same buffer array and picked by index), part sums selected by a 0/1 multiplier.
-# Buffers: hb (3, A + 2): slots 0/1 by step parity, 2 the shifted copy; rb (3, 3, W + 2,
-# A + 2): path (vertical, diagonal a from x - dx, diagonal b from x + dx), row parity 0/1
-# (slot 2, column 0: the shifted copy), pixel x at column x + 1 (columns 0 and W + 1 stay
-# reset: a path entering the image starts there); rm their minima; hext/rext the buffers'
-# extents (_seal). yp < 0: no row before (paths from it start here).
+# The row walks follow sgm_sweep's rules for speed: one function per path set, and a
+# shifted predecessor is copied into a spare slot of the same buffer and picked by offset.
+# Buffers (flat, S = A + 2 entries per slot): hb 3 slots: 0/1 by step parity, 2 the
+# shifted copy; rb slot (path, row parity, column) at ((path * 2 + parity) * (W + 3) +
+# column) * S, path 0 vertical, 1 diagonal a from x - dx, 2 diagonal b from x + dx; pixel x
+# at column x + 1 (columns 0 and W + 1 stay reset: a path entering the image starts there;
+# column W + 2 of the previous row's parity: the shifted copy); rm (3, 2, W + 2) their
+# minima; hext/rext the buffers' extents (_seal). yp < 0: no row before (paths from it
+# start here). ``stream``: phase 1, the row's sums are stored (non-temporal) instead of
+# added to ``out_row``.
+
+
+_AHEAD = 8
+
+
+@njit(cache=True, inline="always")
+def _prefetch(cost_row, out_row, off, x, stream):
+    # the cost and sum rows of pixel x (a few ahead) come from memory (written by the
+    # other sweep in phase 1); descending walks are followed less well by the hardware
+    o = np.int64(off[x])
+    a = np.int64(off[x + 1]) - o
+    prefetch_at(cost_row, o, a)
+    if not stream:
+        prefetch_at(out_row, o, a)
+
+
+def _row_walks(step1, step2, step4, stream):
+    @njit(cache=True)
+    def row1(cost_row, out_row, fwd, off, lo, cnt, g, p1, p2lut, hb, hext):
+        w = g.shape[0]
+        sz = hb.shape[0] // 3
+        dx = 1 if fwd else -1
+        _reset(hb, sz, sz)
+        hext[1] = sz - 1
+        hmin = np.int16(0)
+        lq = np.int64(lo[0 if fwd else w - 1])
+        for i in range(w):
+            x = i if fwd else w - 1 - i
+            if i + _AHEAD < w:
+                _prefetch(cost_row, out_row, off, x + _AHEAD * dx, stream)
+            o = np.int64(off[x])
+            a = np.int64(off[x + 1]) - o
+            m = np.int64(cnt[x])
+            lp = np.int64(lo[x])
+            hc = i & 1
+            xqc = min(max(x - dx, 0), w - 1)
+            p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[xqc]))]
+            hs = (hc ^ 1) * sz
+            if lp != lq:
+                _shift_into(hb, hs, lp - lq, a, hext[hc ^ 1], 2 * sz)
+                hs = 2 * sz
+            hd = hc * sz
+            hmin = step1(cost_row, o, out_row, a, (hb,), (hs,), (hb,), (hd,), (hmin,), (p2h,), p1)
+            hext[hc] = _seal(hb, hd, m, a, hext[hc])
+            lq = lp
+
+    @njit(cache=True)
+    def row2(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
+             rext, rm):
+        w = g.shape[0]
+        sz = hb.shape[0] // 3
+        cur = y & 1
+        prv = cur ^ 1
+        dx = 1 if fwd else -1
+        has_prev = yp >= 0
+        rs = (w + 3) * sz
+        pb = prv * rs
+        cb = cur * rs
+        _reset(hb, sz, sz)
+        hext[1] = sz - 1
+        hmin = np.int16(0)
+        lq = np.int64(lo[0 if fwd else w - 1])
+        for i in range(w):
+            x = i if fwd else w - 1 - i
+            if i + _AHEAD < w:
+                _prefetch(cost_row, out_row, off, x + _AHEAD * dx, stream)
+            o = np.int64(off[x])
+            a = np.int64(off[x + 1]) - o
+            m = np.int64(cnt[x])
+            lp = np.int64(lo[x])
+            hc = i & 1
+            xqc = min(max(x - dx, 0), w - 1)
+            gx = np.int32(g[x])
+            p2h = p2lut[abs(gx - np.int32(g[xqc]))]
+            p2v = p2lut[abs(gx - np.int32(gp[x]))]
+            hs = (hc ^ 1) * sz
+            if lp != lq:
+                _shift_into(hb, hs, lp - lq, a, hext[hc ^ 1], 2 * sz)
+                hs = 2 * sz
+            vs = pb + (x + 1) * sz
+            if has_prev and lp != lop[x]:
+                _shift_into(rb, vs, lp - lop[x], a, rext[0, prv, x + 1], pb + (w + 2) * sz)
+                vs = pb + (w + 2) * sz
+            hd = hc * sz
+            vd = cb + (x + 1) * sz
+            hmin, m1 = step2(cost_row, o, out_row, a, (hb, rb), (hs, vs), (hb, rb), (hd, vd),
+                             (hmin, rm[0, prv, x + 1]), (p2h, p2v), p1)
+            rm[0, cur, x + 1] = m1
+            rext[0, cur, x + 1] = _seal(rb, vd, m, a, rext[0, cur, x + 1])
+            hext[hc] = _seal(hb, hd, m, a, hext[hc])
+            lq = lp
+
+    @njit(cache=True)
+    def row4(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
+             rext, rm):
+        w = g.shape[0]
+        sz = hb.shape[0] // 3
+        cur = y & 1
+        prv = cur ^ 1
+        dx = 1 if fwd else -1
+        has_prev = yp >= 0
+        rs = (w + 3) * sz
+        ps = 2 * rs
+        pb = prv * rs
+        cb = cur * rs
+        _reset(hb, sz, sz)
+        hext[1] = sz - 1
+        hmin = np.int16(0)
+        lq = np.int64(lo[0 if fwd else w - 1])
+        for i in range(w):
+            x = i if fwd else w - 1 - i
+            if i + _AHEAD < w:
+                _prefetch(cost_row, out_row, off, x + _AHEAD * dx, stream)
+            o = np.int64(off[x])
+            a = np.int64(off[x + 1]) - o
+            m = np.int64(cnt[x])
+            lp = np.int64(lo[x])
+            hc = i & 1
+            xq = x - dx
+            xb = x + dx
+            xqc = min(max(xq, 0), w - 1)
+            xbc = min(max(xb, 0), w - 1)
+            gx = np.int32(g[x])
+            p2h = p2lut[abs(gx - np.int32(g[xqc]))]
+            p2v = p2lut[abs(gx - np.int32(gp[x]))]
+            p2a = p2lut[abs(gx - np.int32(gp[xqc]))]
+            p2b = p2lut[abs(gx - np.int32(gp[xbc]))]
+            hs = (hc ^ 1) * sz
+            if lp != lq:
+                _shift_into(hb, hs, lp - lq, a, hext[hc ^ 1], 2 * sz)
+                hs = 2 * sz
+            vs = pb + (x + 1) * sz
+            as_ = ps + pb + (xq + 1) * sz
+            bs = 2 * ps + pb + (xb + 1) * sz
+            if has_prev:
+                if lp != lop[x]:
+                    t = pb + (w + 2) * sz
+                    _shift_into(rb, vs, lp - lop[x], a, rext[0, prv, x + 1], t)
+                    vs = t
+                if 0 <= xq < w and lp != lop[xq]:
+                    t = ps + pb + (w + 2) * sz
+                    _shift_into(rb, as_, lp - lop[xq], a, rext[1, prv, xq + 1], t)
+                    as_ = t
+                if 0 <= xb < w and lp != lop[xb]:
+                    t = 2 * ps + pb + (w + 2) * sz
+                    _shift_into(rb, bs, lp - lop[xb], a, rext[2, prv, xb + 1], t)
+                    bs = t
+            hd = hc * sz
+            vd = cb + (x + 1) * sz
+            ad = ps + vd
+            bd = 2 * ps + vd
+            hmin, m1, m2, m3 = step4(cost_row, o, out_row, a, (hb, rb, rb, rb), (hs, vs, as_, bs),
+                                     (hb, rb, rb, rb), (hd, vd, ad, bd),
+                                     (hmin, rm[0, prv, x + 1], rm[1, prv, xq + 1],
+                                      rm[2, prv, xb + 1]), (p2h, p2v, p2a, p2b), p1)
+            rm[0, cur, x + 1] = m1
+            rm[1, cur, x + 1] = m2
+            rm[2, cur, x + 1] = m3
+            rext[0, cur, x + 1] = _seal(rb, vd, m, a, rext[0, cur, x + 1])
+            rext[1, cur, x + 1] = _seal(rb, ad, m, a, rext[1, cur, x + 1])
+            rext[2, cur, x + 1] = _seal(rb, bd, m, a, rext[2, cur, x + 1])
+            hext[hc] = _seal(hb, hd, m, a, hext[hc])
+            lq = lp
+
+    return row1, row2, row4
+
+
+_row1_add, _row2_add, _row4_add = _row_walks(path_steps_1_add, path_steps_2_add, path_steps_4_add,
+                                             False)
+_row1_nt, _row2_nt, _row4_nt = _row_walks(path_steps_1_stream, path_steps_2_stream,
+                                          path_steps_4_stream, True)
 
 
 @njit(cache=True)
-def _row1(fwd, cost_row, out_row, off, lo, cnt, g, p1, p2lut, hb, hext):
-    w = g.shape[0]
-    amax2 = hb.shape[1]
-    dx = 1 if fwd else -1
-    _reset(hb[1])
-    hext[1] = amax2 - 1
-    hmin = np.int16(0)
-    lq = np.int64(lo[0 if fwd else w - 1])
-    for i in range(w):
-        x = i if fwd else w - 1 - i
-        o = off[x]
-        a = off[x + 1] - o
-        m = np.int64(cnt[x])
-        lp = np.int64(lo[x])
-        hc = i & 1
-        xqc = min(max(x - dx, 0), w - 1)
-        p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[xqc]))]
-        hsrc = hc ^ 1
-        if lp != lq:
-            _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
-            hsrc = 2
-        hmin = _step1(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], p1, p2h, out_row[o:o + a], m)
-        hext[hc] = _seal(hb[hc], m, a, hext[hc])
-        lq = lp
-
-
-@njit(cache=True)
-def _row2(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext,
-          rb, rext, rm):
-    w = g.shape[0]
-    amax2 = hb.shape[1]
-    cur = y & 1
-    prv = cur ^ 1
-    dx = 1 if fwd else -1
-    has_prev = yp >= 0
-    _reset(hb[1])
-    hext[1] = amax2 - 1
-    hmin = np.int16(0)
-    lq = np.int64(lo[0 if fwd else w - 1])
-    for i in range(w):
-        x = i if fwd else w - 1 - i
-        o = off[x]
-        a = off[x + 1] - o
-        m = np.int64(cnt[x])
-        lp = np.int64(lo[x])
-        hc = i & 1
-        xqc = min(max(x - dx, 0), w - 1)
-        gx = np.int32(g[x])
-        p2h = p2lut[abs(gx - np.int32(g[xqc]))]
-        p2v = p2lut[abs(gx - np.int32(gp[x]))]
-        hsrc = hc ^ 1
-        if lp != lq:
-            _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
-            hsrc = 2
-        vc = x + 1
-        if has_prev and lp != lop[x]:
-            _shift_into(rb[0, prv, x + 1], lp - lop[x], a, rext[0, prv, x + 1], rb[0, prv, w + 2])
-            vc = w + 2
-        hmin, m1 = _step2(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], rb[0, prv, vc],
-                          rm[0, prv, x + 1], rb[0, cur, x + 1], p1, p2h, p2v,
-                          out_row[o:o + a], m)
-        rm[0, cur, x + 1] = m1
-        rext[0, cur, x + 1] = _seal(rb[0, cur, x + 1], m, a, rext[0, cur, x + 1])
-        hext[hc] = _seal(hb[hc], m, a, hext[hc])
-        lq = lp
-
-
-@njit(cache=True)
-def _row4(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext,
-          rb, rext, rm):
-    w = g.shape[0]
-    amax2 = hb.shape[1]
-    cur = y & 1
-    prv = cur ^ 1
-    dx = 1 if fwd else -1
-    has_prev = yp >= 0
-    _reset(hb[1])
-    hext[1] = amax2 - 1
-    hmin = np.int16(0)
-    lq = np.int64(lo[0 if fwd else w - 1])
-    for i in range(w):
-        x = i if fwd else w - 1 - i
-        o = off[x]
-        a = off[x + 1] - o
-        m = np.int64(cnt[x])
-        lp = np.int64(lo[x])
-        hc = i & 1
-        xq = x - dx
-        xb = x + dx
-        xqc = min(max(xq, 0), w - 1)
-        xbc = min(max(xb, 0), w - 1)
-        gx = np.int32(g[x])
-        p2h = p2lut[abs(gx - np.int32(g[xqc]))]
-        p2v = p2lut[abs(gx - np.int32(gp[x]))]
-        p2a = p2lut[abs(gx - np.int32(gp[xqc]))]
-        p2b = p2lut[abs(gx - np.int32(gp[xbc]))]
-        hsrc = hc ^ 1
-        if lp != lq:
-            _shift_into(hb[hc ^ 1], lp - lq, a, hext[hc ^ 1], hb[2])
-            hsrc = 2
-        vc = x + 1
-        ac = xq + 1
-        bc = xb + 1
-        if has_prev:
-            if lp != lop[x]:
-                _shift_into(rb[0, prv, x + 1], lp - lop[x], a, rext[0, prv, x + 1], rb[0, prv, w + 2])
-                vc = w + 2
-            if 0 <= xq < w and lp != lop[xq]:
-                _shift_into(rb[1, prv, xq + 1], lp - lop[xq], a, rext[1, prv, xq + 1], rb[1, prv, w + 2])
-                ac = w + 2
-            if 0 <= xb < w and lp != lop[xb]:
-                _shift_into(rb[2, prv, xb + 1], lp - lop[xb], a, rext[2, prv, xb + 1], rb[2, prv, w + 2])
-                bc = w + 2
-        hmin, m1, m2, m3 = _step4(cost_row[o:o + a], hb[hsrc], hmin, hb[hc], rb[0, prv, vc],
-                                  rm[0, prv, x + 1], rb[0, cur, x + 1], rb[1, prv, ac],
-                                  rm[1, prv, xq + 1], rb[1, cur, x + 1], rb[2, prv, bc],
-                                  rm[2, prv, xb + 1], rb[2, cur, x + 1], p1, p2h, p2v, p2a, p2b,
-                                  out_row[o:o + a], m)
-        rm[0, cur, x + 1] = m1
-        rm[1, cur, x + 1] = m2
-        rm[2, cur, x + 1] = m3
-        rext[0, cur, x + 1] = _seal(rb[0, cur, x + 1], m, a, rext[0, cur, x + 1])
-        rext[1, cur, x + 1] = _seal(rb[1, cur, x + 1], m, a, rext[1, cur, x + 1])
-        rext[2, cur, x + 1] = _seal(rb[2, cur, x + 1], m, a, rext[2, cur, x + 1])
-        hext[hc] = _seal(hb[hc], m, a, hext[hc])
-        lq = lp
-
-
-@njit(cache=True)
-def _row(y, yp, fwd, dirs, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
-         rext, rm):
-    # out_row: the sums so far (zeros in phase 1, the other sweep's partial sums in phase
-    # 2); this sweep's paths are added in place (one array fewer for the step's run-time
-    # alias checks)
-    if dirs == 0:
-        _row1(fwd, cost_row, out_row, off, lo, cnt, g, p1, p2lut, hb, hext)
-    elif dirs == 1:
-        _row2(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
-              rext, rm)
+def _row(y, yp, fwd, dirs, stream, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+         hext, rb, rext, rm):
+    # out_row: phase 1 (stream) the row's partial sums are stored; phase 2 this sweep's
+    # paths are added in place to the other sweep's partial sums
+    if stream:
+        if dirs == 0:
+            _row1_nt(cost_row, out_row, fwd, off, lo, cnt, g, p1, p2lut, hb, hext)
+        elif dirs == 1:
+            _row2_nt(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+                     hext, rb, rext, rm)
+        else:
+            _row4_nt(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+                     hext, rb, rext, rm)
+        store_fence()
     else:
-        _row4(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb, hext, rb,
-              rext, rm)
+        if dirs == 0:
+            _row1_add(cost_row, out_row, fwd, off, lo, cnt, g, p1, p2lut, hb, hext)
+        elif dirs == 1:
+            _row2_add(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+                      hext, rb, rext, rm)
+        else:
+            _row4_add(y, yp, fwd, cost_row, out_row, off, lo, cnt, lop, g, gp, p1, p2lut, hb,
+                      hext, rb, rext, rm)
 
 
 # ------------------------------------------------------------------------ selection
@@ -446,7 +442,7 @@ def select_row_ragged(costs, lo, cnt, off, min_disparity, ratio, subpixel, lr_ma
     """The selection rules on one ragged row of uint16 sums (sentinel 65535); see module doc.
 
     ``costs``: the row's cells (pixel x at ``off[x]:off[x+1]``, ``cnt[x]`` real ones for
-    ``d = lo[x] + k``), used as scratch. ``min_disparity``: the user's range start (the
+    ``d = lo[x] + k``; read only). ``min_disparity``: the user's range start (the
     right image's winner keys ``cost << 16 | (d - min_disparity)``: ties to the smallest
     d). Outputs as :func:`stereo.kernels.sgm_sweep.select_row_u16`; ``rkey``: uint32 (W,).
     """
@@ -466,20 +462,18 @@ def select_row_ragged(costs, lo, cnt, off, min_disparity, ratio, subpixel, lr_ma
                 continue
             j0 = w - 1 - x + l + k_lo
             n = k_hi - k_lo + 1
-            seg = costs[off[x] + k_lo:off[x] + k_hi + 1]
-            dst = rkey[j0:j0 + n]
+            o = np.int64(off[x]) + k_lo
             kb0 = l - min_disparity + k_lo
-            for i in range(n):
-                dst[i] = min(dst[i], (np.uint32(seg[i]) << np.uint32(16)) | np.uint32(kb0 + i))
+            # whole 16-lane blocks by the vector code, the rest here
+            for i in range(key_min_update_at(costs, o, n, rkey, j0, kb0), n):
+                rkey[j0 + i] = min(rkey[j0 + i], (np.uint32(costs[o + i]) << np.uint32(16)) |
+                                   np.uint32(kb0 + i))
     for x in range(w):
-        o = off[x]
+        o = np.int64(off[x])
+        a = np.int64(off[x + 1]) - o
         nd = np.int64(cnt[x])
         l = np.int64(lo[x])
-        row = costs[o:o + nd]
-        kmin = _NO_RKEY
-        for k in range(nd):
-            kmin = min(kmin, (np.uint32(row[k]) << np.uint32(16)) | np.uint32(k))
-        best = np.int64(kmin >> np.uint32(16))
+        best, kb = best_index_at(costs, o, a, nd)
         lr_out[x] = np.nan
         if best == sent64:
             disp[x] = np.nan
@@ -487,16 +481,9 @@ def select_row_ragged(costs, lo, cnt, off, min_disparity, ratio, subpixel, lr_ma
             best_out[x] = sent64
             second_out[x] = sent64
             continue
-        kb = np.int64(kmin & np.uint32(0xFFFF))
-        cm = np.int64(row[kb - 1]) if kb > 0 else sent64
-        cp = np.int64(row[kb + 1]) if kb < nd - 1 else sent64
-        row[max(kb - 1, 0)] = 65535
-        row[kb] = 65535
-        row[min(kb + 1, nd - 1)] = 65535
-        smin = np.uint16(65535)
-        for k in range(nd):
-            smin = min(smin, row[k])
-        second = np.int64(smin)
+        cm = np.int64(costs[o + kb - 1]) if kb > 0 else sent64
+        cp = np.int64(costs[o + kb + 1]) if kb < nd - 1 else sent64
+        second = second_best_at(costs, o, a, nd, kb)
         best_out[x] = best
         second_out[x] = second
         d, m = pixel_rules(best, second, kb, cm, cp, nd, sent64, ratio, subpixel, l)
@@ -542,10 +529,8 @@ def _sweep(t, rows_from, rows_to, final, dirs, recompute, volume, rowstart, off,
         has = 0 <= yp < h
         ypp = yp if has else y
         out = total[r0:r1]
-        if not final:
-            out[:] = 0
-        _row(y, yp if has else -1, t == 0, dirs, cost_row, out, off[y], lo[y], cnt[y], lo[ypp],
-             guide[y], guide[ypp], p1, p2lut, hb[t], hext[t], rb[t], rext[t], rm[t])
+        _row(y, yp if has else -1, t == 0, dirs, not final, cost_row, out, off[y], lo[y], cnt[y],
+             lo[ypp], guide[y], guide[ypp], p1, p2lut, hb[t], hext[t], rb[t], rext[t], rm[t])
         if final and sel_lo <= y < sel_hi:
             _mark_outside(out, lo[y], cnt[y], off[y], w)
             select_row_ragged(out, lo[y], cnt[y], off[y], min_disparity, ratio, subpixel,
@@ -558,14 +543,16 @@ def _sweep(t, rows_from, rows_to, final, dirs, recompute, volume, rowstart, off,
 def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_l, code_r, grad_l,
                           grad_r, guide, p1, p2lut, dirs_down, dirs_up, min_disparity, grad_weight,
                           grad_cap, invalid_cost, total, ratio, subpixel, lr_max_diff, disp, mask,
-                          best, second, lr_dist, core_lo, core_hi):
+                          best, second, lr_dist, core_lo, core_hi, rb):
     """Aggregate and select with per-pixel intervals in two concurrent sweeps (module doc).
 
     ``rowstart`` (H + 1,) int64: first cell of each row in the flat ``total`` (uint16) and,
     unless ``recompute``, ``volume`` (uint8) arrays (both scratch, may be uninitialised);
     ``off`` (H, W + 1) int32 cell offsets inside a row; ``lo``/``cnt`` (H, W) int32 interval
     start (px) and real count; ``amax``: the largest ``off[y, x+1] - off[y, x]``. Fills the
-    selection outputs of rows ``core_lo:core_hi`` only (as sgm_sweep.sweep_select).
+    selection outputs of rows ``core_lo:core_hi`` only (as sgm_sweep.sweep_select). ``rb``:
+    the path row buffers, int16 (2, 3 * 2 * (W + 3) * (amax + 2)), zeros with BIG at entries
+    0 and amax + 1 of every slot of amax + 2 entries (see :func:`interval_select_census`).
     """
     h, w = guide.shape
     maxrow = np.int64(0)
@@ -575,11 +562,8 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
     grev = np.zeros((2, w + CHUNK), np.int16)
     ctmp = np.empty((2, amax + CHUNK), np.uint8)
     crow = np.empty((2, maxrow if recompute else 1), np.uint8)
-    hb = np.full((2, 3, amax + 2), BIG, np.int16)
+    hb = np.full((2, 3 * (amax + 2)), BIG, np.int16)
     hext = np.full((2, 3), amax + 1, np.int64)
-    rb = np.zeros((2, 3, 2, w + 3, amax + 2), np.int16)
-    rb[:, :, :, :, 0] = BIG
-    rb[:, :, :, :, amax + 1] = BIG
     rext = np.full((2, 3, 2, w + 3), amax + 1, np.int64)
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
     rkey = np.empty((2, w), np.uint32)
@@ -692,6 +676,12 @@ def interval_select_census(code_l, code_r, grad_l, grad_r, grad_weight, grad_cap
     if not grad_weight:
         grad_l = grad_r = np.zeros((1, 1), np.int16)
     down, up = _DIRS[paths]
+    # the row buffers (see _row_walks), allocated here: NumPy asks the kernel for huge
+    # pages for large arrays (several MiB per sweep at full resolution)
+    rb = np.zeros((2, 3 * 2 * (w + 3) * (amax + 2)), np.int16)
+    rb5 = rb.reshape(2, 3, 2, w + 3, amax + 2)
+    rb5[..., 0] = BIG
+    rb5[..., amax + 1] = BIG
     interval_sweep_select(bool(recompute), volume, rowstart, off, lo, cnt, np.int64(amax),
                           np.ascontiguousarray(code_l), np.ascontiguousarray(code_r),
                           np.ascontiguousarray(grad_l), np.ascontiguousarray(grad_r),
@@ -700,5 +690,5 @@ def interval_select_census(code_l, code_r, grad_l, grad_r, grad_weight, grad_cap
                           np.int64(grad_cap), np.int64(invalid_cost), total, np.int64(ratio),
                           np.int64(subpixel), np.float64(lr_max_diff), *outs,
                           np.int64(0 if core is None else core[0]),
-                          np.int64(h if core is None else core[1]))
+                          np.int64(h if core is None else core[1]), rb)
     return Selection(*outs)

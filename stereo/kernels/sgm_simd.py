@@ -422,3 +422,241 @@ def prefetch_row(typingctx, arr, x):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+# ====================================================================== offset variants
+# Added for :mod:`stereo.kernels.sgm_interval` (ragged volumes, per-pixel intervals). Same
+# arithmetic as the intrinsics above, but every array is passed whole with an element
+# offset instead of as a row view: a view built per pixel inside the parallel kernel costs
+# a reference-count atomic on the parent array's counter, shared by both threads.
+
+
+def _ptr_at(context, builder, aryty, val, offty, off):
+    # pointer to element ``off`` (flat, C order) of an array
+    base = _ptr(context, builder, aryty, val)
+    i = context.cast(builder, off, offty, types.int64)
+    return builder.gep(base, [i], inbounds=True, source_etype=context.get_data_type(aryty.dtype))
+
+
+def _block_at(builder, n, j, c, out, mode, srcs, dsts, q1, ms, js, accs):
+    # as _block; mode "add": out[j] += sum of the paths, "stream": out[j] = sum with a
+    # non-temporal store
+    q1v = _splat(builder, q1, n)
+    cj = builder.zext(_vload(builder, c, _I8, j, n), ir.VectorType(_I16, n))
+    total = None
+    new_accs = []
+    one = ir.Constant(_I64, 1)
+    two = ir.Constant(_I64, 2)
+    for s, t, m, jj, acc in zip(srcs, dsts, ms, js, accs):
+        s0 = _vload(builder, s, _I16, j, n)
+        s1 = _vload(builder, s, _I16, builder.add(j, one), n)
+        s2 = _vload(builder, s, _I16, builder.add(j, two), n)
+        x = builder.add(_smin(builder, s0, s2), q1v)
+        v = _smin(builder, _smin(builder, s1, x), _splat(builder, jj, n))
+        v = builder.add(builder.sub(v, _splat(builder, m, n)), cj)
+        _vstore(builder, v, t, _I16, builder.add(j, one))
+        new_accs.append(_smin(builder, acc, v) if acc is not None else v)
+        total = v if total is None else builder.add(total, v)
+    if mode == "add":
+        total = builder.add(_vload(builder, out, _I16, j, n), total)
+    _vstore(builder, total, out, _I16, j, mode == "stream")
+    return new_accs
+
+
+def _make_at(k, mode):
+    def impl(typingctx, c, o, out, a, srcs, soffs, dsts, doffs, mins, p2s, p1):
+        ret = types.int16 if k == 1 else types.UniTuple(types.int16, k)
+        sig = ret(c, o, out, a, srcs, soffs, dsts, doffs, mins, p2s, p1)
+
+        def codegen(context, builder, signature, args):
+            c_v, o_v, out_v, a_v, srcs_v, soffs_v, dsts_v, doffs_v, mins_v, p2s_v, p1_v = args
+            cp = _ptr_at(context, builder, c, c_v, o, o_v)
+            op = _ptr_at(context, builder, out, out_v, o, o_v)
+            sp = [_ptr_at(context, builder, srcs[i], builder.extract_value(srcs_v, i), soffs[i],
+                          builder.extract_value(soffs_v, i)) for i in range(k)]
+            dp = [_ptr_at(context, builder, dsts[i], builder.extract_value(dsts_v, i), doffs[i],
+                          builder.extract_value(doffs_v, i)) for i in range(k)]
+            ms = [builder.trunc(context.cast(builder, builder.extract_value(mins_v, i), mins[i],
+                                             types.int64), _I16) for i in range(k)]
+            p2 = [builder.trunc(context.cast(builder, builder.extract_value(p2s_v, i), p2s[i],
+                                             types.int64), _I16) for i in range(k)]
+            js = [builder.add(m, q) for m, q in zip(ms, p2)]
+            q1 = builder.trunc(context.cast(builder, p1_v, p1, types.int64), _I16)
+            ndp = context.cast(builder, a_v, a, types.int64)
+            big32 = ir.Constant(ir.VectorType(_I16, 32), [_BIG] * 32)
+            nfull = builder.and_(ndp, ir.Constant(_I64, ~31))
+            pre = builder.block
+            head = builder.append_basic_block("sgmat.head")
+            body = builder.append_basic_block("sgmat.body")
+            tail = builder.append_basic_block("sgmat.tail")
+            builder.branch(head)
+            builder.position_at_end(head)
+            jphi = builder.phi(_I64)
+            jphi.add_incoming(ir.Constant(_I64, 0), pre)
+            aphis = []
+            for i in range(k):
+                ph = builder.phi(big32.type)
+                ph.add_incoming(big32, pre)
+                aphis.append(ph)
+            builder.cbranch(builder.icmp_unsigned("<", jphi, nfull), body, tail)
+            builder.position_at_end(body)
+            new = _block_at(builder, 32, jphi, cp, op, mode, sp, dp, q1, ms, js, aphis)
+            jphi.add_incoming(builder.add(jphi, ir.Constant(_I64, 32)), builder.block)
+            for ph, v in zip(aphis, new):
+                ph.add_incoming(v, builder.block)
+            builder.branch(head)
+            builder.position_at_end(tail)
+            res = [_reduce_smin(builder, ph) for ph in aphis]
+            with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+                r16 = _block_at(builder, 16, nfull, cp, op, mode, sp, dp, q1, ms, js, [None] * k)
+                r16 = [_smin(builder, r, _reduce_smin(builder, v)) for r, v in zip(res, r16)]
+                rblock = builder.block
+            out_vals = []
+            for r, r2 in zip(res, r16):
+                phi = builder.phi(_I16)
+                phi.add_incoming(r, tail)
+                phi.add_incoming(r2, rblock)
+                out_vals.append(phi)
+            if k == 1:
+                return out_vals[0]
+            return context.make_tuple(builder, ret, out_vals)
+
+        return sig, codegen
+
+    return impl
+
+
+# path_steps_K_at(c, o, out, a, srcs, soffs, dsts, doffs, mins, p2s, p1): K path steps of
+# one pixel whose ``a`` cells (a multiple of 16) start at element ``o`` of the cost row
+# ``c`` (uint8) and of the sum row ``out`` (uint16); path i reads its source vector at
+# ``srcs[i][soffs[i] + e]`` and writes ``dsts[i][doffs[i] + e]`` (e = 1 .. a, flat element
+# offsets into int16 arrays). ``_add``: out += sum of the paths; ``_stream``: out = sum,
+# stored non-temporally. Returns the path minima as path_steps_K.
+path_steps_1_add = intrinsic(_make_at(1, "add"))
+path_steps_2_add = intrinsic(_make_at(2, "add"))
+path_steps_4_add = intrinsic(_make_at(4, "add"))
+path_steps_1_stream = intrinsic(_make_at(1, "stream"))
+path_steps_2_stream = intrinsic(_make_at(2, "stream"))
+path_steps_4_stream = intrinsic(_make_at(4, "stream"))
+
+
+@intrinsic
+def best_index_at(typingctx, costs, o, a, nd):
+    """:func:`best_index` of the ``a`` cells (a multiple of 16) at element ``o`` of a
+    uint16 array (``nd <= a`` real ones): ``(best, kb)``, int64 each."""
+    sig = types.UniTuple(types.int64, 2)(costs, o, a, nd)
+
+    def codegen(context, builder, signature, args):
+        row_v, o_v, a_v, nd_v = args
+        rp = _ptr_at(context, builder, costs, row_v, o, o_v)
+        ndp = context.cast(builder, a_v, a, types.int64)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+        i32 = ir.IntType(32)
+        top = ir.Constant(ir.VectorType(i32, 16), [0xFFFFFFFF] * 16)
+
+        def s(b, n, j, accs):
+            out = accs[0]
+            for h in range(0, n, 16):
+                jh = b.add(j, ir.Constant(_I64, h))
+                v, k = _masked_costs(b, rp, jh, 16, nd16)
+                key = b.or_(b.shl(b.zext(v, ir.VectorType(i32, 16)), _splat(b, ir.Constant(i32, 16), 16)),
+                            b.zext(k, ir.VectorType(i32, 16)))
+                out = b.select(b.icmp_unsigned("<", key, out), key, out)
+            return [out]
+
+        (acc,), nfull = _blocks(builder, ndp, [top], s)
+        before = builder.block
+        with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+            acc2 = s(builder, 16, nfull, [acc])[0]
+            then = builder.block
+        p = builder.phi(acc.type)
+        p.add_incoming(acc, before)
+        p.add_incoming(acc2, then)
+        fnty = ir.FunctionType(i32, [p.type])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.vector.reduce.umin.v16i32")
+        kmin = builder.call(fn, [p])
+        best = builder.zext(builder.lshr(kmin, ir.Constant(i32, 16)), _I64)
+        kb = builder.zext(builder.and_(kmin, ir.Constant(i32, 0xFFFF)), _I64)
+        return context.make_tuple(builder, signature.return_type, [best, kb])
+
+    return sig, codegen
+
+
+@intrinsic
+def second_best_at(typingctx, costs, o, a, nd, kb):
+    """:func:`second_best` of the ``a`` cells (a multiple of 16) at element ``o`` of a
+    uint16 array: the smallest cost among k < nd with |k - kb| > 1 (65535 if none), int64."""
+    sig = types.int64(costs, o, a, nd, kb)
+
+    def codegen(context, builder, signature, args):
+        row_v, o_v, a_v, nd_v, kb_v = args
+        rp = _ptr_at(context, builder, costs, row_v, o, o_v)
+        ndp = context.cast(builder, a_v, a, types.int64)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+        kb1 = builder.trunc(builder.sub(context.cast(builder, kb_v, kb, types.int64),
+                                        ir.Constant(_I64, 1)), _I16)
+        top = ir.Constant(ir.VectorType(_I16, 32), [_U16MAX] * 32)
+
+        def s(b, n, j, accs):
+            v, k = _masked_costs(b, rp, j, n, nd16)
+            near = b.icmp_unsigned("<", b.sub(k, _splat(b, kb1, n)), _splat(b, ir.Constant(_I16, 3), n))
+            v = b.select(near, ir.Constant(v.type, [_U16MAX] * n), v)
+            return [_umin(b, accs[0], v)]
+
+        (acc,), nfull = _blocks(builder, ndp, [top], s)
+        r = _with_rest(builder, ndp, nfull, [_reduce(builder, "umin", acc)],
+                       lambda b, j: [_umin(b, _reduce(b, "umin", s(b, 16, j, [ir.Constant(
+                           ir.VectorType(_I16, 16), [_U16MAX] * 16)])[0]), _reduce(b, "umin", acc))])[0]
+        return builder.zext(r, _I64)
+
+    return sig, codegen
+
+
+@intrinsic
+def key_min_update_at(typingctx, costs, o, n, keys, j0, k0):
+    """``keys[j0 + i] = min(keys[j0 + i], costs[o + i] << 16 | (k0 + i))`` for i in
+    ``[0, n)`` rounded down to a multiple of 16 (uint16 costs, uint32 keys; the caller does
+    the rest). Returns the number of entries done (int64)."""
+    sig = types.int64(costs, o, n, keys, j0, k0)
+
+    def codegen(context, builder, signature, args):
+        c_v, o_v, n_v, k_v, j0_v, k0_v = args
+        i32 = ir.IntType(32)
+        v16 = ir.VectorType(i32, 16)
+        cp = _ptr_at(context, builder, costs, c_v, o, o_v)
+        kp = _ptr_at(context, builder, keys, k_v, j0, j0_v)
+        nn = builder.and_(context.cast(builder, n_v, n, types.int64), ir.Constant(_I64, ~15))
+        kbase = builder.add(_splat(builder, builder.trunc(context.cast(builder, k0_v, k0, types.int64), i32), 16),
+                            ir.Constant(v16, list(range(16))))
+        with cgutils.for_range_slice(builder, ir.Constant(_I64, 0), nn, ir.Constant(_I64, 16)) as (j, _):
+            c = builder.zext(_vload(builder, cp, _I16, j, 16), v16)
+            idx = builder.add(kbase, _splat(builder, builder.trunc(j, i32), 16))
+            key = builder.or_(builder.shl(c, _splat(builder, ir.Constant(i32, 16), 16)), idx)
+            old = _vload(builder, kp, i32, j, 16)
+            _vstore(builder, builder.select(builder.icmp_unsigned("<", key, old), key, old), kp, i32, j)
+        return nn
+
+    return sig, codegen
+
+
+@intrinsic
+def prefetch_at(typingctx, arr, o, n):
+    """Prefetch elements ``[o, o + n)`` of a C-contiguous array (every cache line of them);
+    a hint, no effect on results. The caller keeps the range inside the array."""
+    sig = types.void(arr, o, n)
+
+    def codegen(context, builder, signature, args):
+        a_v, o_v, n_v = args
+        size = context.get_abi_sizeof(context.get_data_type(arr.dtype))
+        i8p = ir.IntType(8).as_pointer()
+        base = builder.bitcast(_ptr_at(context, builder, arr, a_v, o, o_v), i8p)
+        nbytes = builder.mul(context.cast(builder, n_v, n, types.int64), ir.Constant(_I64, size))
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        with cgutils.for_range_slice(builder, ir.Constant(_I64, 0), nbytes, ir.Constant(_I64, 64)) as (off, _):
+            p = builder.gep(base, [off], inbounds=True, source_etype=ir.IntType(8))
+            builder.call(fn, [p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
