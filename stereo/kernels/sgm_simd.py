@@ -280,6 +280,56 @@ def _with_rest(builder, ndp, nfull, scalars, rest):
         out.append(p)
     return out
 
+def _second_best_ir(builder, rp, ndp, nd16, kb64):
+    # smallest cost among lanes k < nd with |k - kb| > 1, as i64 (65535 if none); lanes
+    # with k - (kb - 1) < 3 (unsigned) are the winner and its neighbours
+    kb1 = builder.trunc(builder.sub(kb64, ir.Constant(_I64, 1)), _I16)
+    top = ir.Constant(ir.VectorType(_I16, 32), [_U16MAX] * 32)
+
+    def s(b, n, j, accs):
+        v, k = _masked_costs(b, rp, j, n, nd16)
+        near = b.icmp_unsigned("<", b.sub(k, _splat(b, kb1, n)), _splat(b, ir.Constant(_I16, 3), n))
+        v = b.select(near, ir.Constant(v.type, [_U16MAX] * n), v)
+        return [_umin(b, accs[0], v)]
+
+    (acc,), nfull = _blocks(builder, ndp, [top], s)
+    r = _with_rest(builder, ndp, nfull, [_reduce(builder, "umin", acc)],
+                   lambda b, j: [_umin(b, _reduce(b, "umin", s(b, 16, j, [ir.Constant(
+                       ir.VectorType(_I16, 16), [_U16MAX] * 16)])[0]), _reduce(b, "umin", acc))])[0]
+    return builder.zext(r, _I64)
+
+
+def _best_index_ir(builder, rp, ndp, nd16):
+    # (best, kb) as i64: one pass over uint32 keys cost << 16 | k, 32-lane blocks as two
+    # 16-lane key vectors; the smallest key is the smallest cost, ties to the smallest k
+    i32 = ir.IntType(32)
+    top = ir.Constant(ir.VectorType(i32, 16), [0xFFFFFFFF] * 16)
+
+    def s(b, n, j, accs):
+        out = accs[0]
+        for h in range(0, n, 16):
+            jh = b.add(j, ir.Constant(_I64, h))
+            v, k = _masked_costs(b, rp, jh, 16, nd16)
+            key = b.or_(b.shl(b.zext(v, ir.VectorType(i32, 16)), _splat(b, ir.Constant(i32, 16), 16)),
+                        b.zext(k, ir.VectorType(i32, 16)))
+            out = b.select(b.icmp_unsigned("<", key, out), key, out)
+        return [out]
+
+    (acc,), nfull = _blocks(builder, ndp, [top], s)
+    before = builder.block
+    with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
+        acc2 = s(builder, 16, nfull, [acc])[0]
+        then = builder.block
+    p = builder.phi(acc.type)
+    p.add_incoming(acc, before)
+    p.add_incoming(acc2, then)
+    fnty = ir.FunctionType(i32, [p.type])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.vector.reduce.umin.v16i32")
+    kmin = builder.call(fn, [p])
+    best = builder.zext(builder.lshr(kmin, ir.Constant(i32, 16)), _I64)
+    kb = builder.zext(builder.and_(kmin, ir.Constant(i32, 0xFFFF)), _I64)
+    return best, kb
+
 
 @intrinsic
 def second_best(typingctx, costs, x, nd, kb):
@@ -291,22 +341,8 @@ def second_best(typingctx, costs, x, nd, kb):
         row_v, x_v, nd_v, kb_v = args
         rp, ndp = _row(context, builder, costs, row_v, x_v, x)
         nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
-        # lanes with k - (kb - 1) < 3 (unsigned) are the winner and its neighbours
-        kb1 = builder.trunc(builder.sub(context.cast(builder, kb_v, kb, types.int64),
-                                        ir.Constant(_I64, 1)), _I16)
-        top = ir.Constant(ir.VectorType(_I16, 32), [_U16MAX] * 32)
-
-        def s(b, n, j, accs):
-            v, k = _masked_costs(b, rp, j, n, nd16)
-            near = b.icmp_unsigned("<", b.sub(k, _splat(b, kb1, n)), _splat(b, ir.Constant(_I16, 3), n))
-            v = b.select(near, ir.Constant(v.type, [_U16MAX] * n), v)
-            return [_umin(b, accs[0], v)]
-
-        (acc,), nfull = _blocks(builder, ndp, [top], s)
-        r = _with_rest(builder, ndp, nfull, [_reduce(builder, "umin", acc)],
-                       lambda b, j: [_umin(b, _reduce(b, "umin", s(b, 16, j, [ir.Constant(
-                           ir.VectorType(_I16, 16), [_U16MAX] * 16)])[0]), _reduce(b, "umin", acc))])[0]
-        return builder.zext(r, _I64)
+        kb64 = context.cast(builder, kb_v, kb, types.int64)
+        return _second_best_ir(builder, rp, ndp, nd16, kb64)
 
     return sig, codegen
 
@@ -365,33 +401,7 @@ def best_index(typingctx, costs, x, nd):
         row_v, x_v, nd_v = args
         rp, ndp = _row(context, builder, costs, row_v, x_v, x)
         nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
-        i32 = ir.IntType(32)
-        top = ir.Constant(ir.VectorType(i32, 16), [0xFFFFFFFF] * 16)
-
-        def s(b, n, j, accs):
-            # 32-lane blocks as two 16-lane key vectors
-            out = accs[0]
-            for h in range(0, n, 16):
-                jh = b.add(j, ir.Constant(_I64, h))
-                v, k = _masked_costs(b, rp, jh, 16, nd16)
-                key = b.or_(b.shl(b.zext(v, ir.VectorType(i32, 16)), _splat(b, ir.Constant(i32, 16), 16)),
-                            b.zext(k, ir.VectorType(i32, 16)))
-                out = b.select(b.icmp_unsigned("<", key, out), key, out)
-            return [out]
-
-        (acc,), nfull = _blocks(builder, ndp, [top], s)
-        before = builder.block
-        with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
-            acc2 = s(builder, 16, nfull, [acc])[0]
-            then = builder.block
-        p = builder.phi(acc.type)
-        p.add_incoming(acc, before)
-        p.add_incoming(acc2, then)
-        fnty = ir.FunctionType(i32, [p.type])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.vector.reduce.umin.v16i32")
-        kmin = builder.call(fn, [p])
-        best = builder.zext(builder.lshr(kmin, ir.Constant(i32, 16)), _I64)
-        kb = builder.zext(builder.and_(kmin, ir.Constant(i32, 0xFFFF)), _I64)
+        best, kb = _best_index_ir(builder, rp, ndp, nd16)
         return context.make_tuple(builder, signature.return_type, [best, kb])
 
     return sig, codegen
@@ -551,32 +561,7 @@ def best_index_at(typingctx, costs, o, a, nd):
         rp = _ptr_at(context, builder, costs, row_v, o, o_v)
         ndp = context.cast(builder, a_v, a, types.int64)
         nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
-        i32 = ir.IntType(32)
-        top = ir.Constant(ir.VectorType(i32, 16), [0xFFFFFFFF] * 16)
-
-        def s(b, n, j, accs):
-            out = accs[0]
-            for h in range(0, n, 16):
-                jh = b.add(j, ir.Constant(_I64, h))
-                v, k = _masked_costs(b, rp, jh, 16, nd16)
-                key = b.or_(b.shl(b.zext(v, ir.VectorType(i32, 16)), _splat(b, ir.Constant(i32, 16), 16)),
-                            b.zext(k, ir.VectorType(i32, 16)))
-                out = b.select(b.icmp_unsigned("<", key, out), key, out)
-            return [out]
-
-        (acc,), nfull = _blocks(builder, ndp, [top], s)
-        before = builder.block
-        with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
-            acc2 = s(builder, 16, nfull, [acc])[0]
-            then = builder.block
-        p = builder.phi(acc.type)
-        p.add_incoming(acc, before)
-        p.add_incoming(acc2, then)
-        fnty = ir.FunctionType(i32, [p.type])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.vector.reduce.umin.v16i32")
-        kmin = builder.call(fn, [p])
-        best = builder.zext(builder.lshr(kmin, ir.Constant(i32, 16)), _I64)
-        kb = builder.zext(builder.and_(kmin, ir.Constant(i32, 0xFFFF)), _I64)
+        best, kb = _best_index_ir(builder, rp, ndp, nd16)
         return context.make_tuple(builder, signature.return_type, [best, kb])
 
     return sig, codegen
@@ -593,21 +578,8 @@ def second_best_at(typingctx, costs, o, a, nd, kb):
         rp = _ptr_at(context, builder, costs, row_v, o, o_v)
         ndp = context.cast(builder, a_v, a, types.int64)
         nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
-        kb1 = builder.trunc(builder.sub(context.cast(builder, kb_v, kb, types.int64),
-                                        ir.Constant(_I64, 1)), _I16)
-        top = ir.Constant(ir.VectorType(_I16, 32), [_U16MAX] * 32)
-
-        def s(b, n, j, accs):
-            v, k = _masked_costs(b, rp, j, n, nd16)
-            near = b.icmp_unsigned("<", b.sub(k, _splat(b, kb1, n)), _splat(b, ir.Constant(_I16, 3), n))
-            v = b.select(near, ir.Constant(v.type, [_U16MAX] * n), v)
-            return [_umin(b, accs[0], v)]
-
-        (acc,), nfull = _blocks(builder, ndp, [top], s)
-        r = _with_rest(builder, ndp, nfull, [_reduce(builder, "umin", acc)],
-                       lambda b, j: [_umin(b, _reduce(b, "umin", s(b, 16, j, [ir.Constant(
-                           ir.VectorType(_I16, 16), [_U16MAX] * 16)])[0]), _reduce(b, "umin", acc))])[0]
-        return builder.zext(r, _I64)
+        kb64 = context.cast(builder, kb_v, kb, types.int64)
+        return _second_best_ir(builder, rp, ndp, nd16, kb64)
 
     return sig, codegen
 
