@@ -9,25 +9,14 @@ import pytest
 from stereo import flags
 from stereo.errors import ParameterError
 from stereo.io.pfm import read_pfm
-from stereo.paths import middlebury_dir
 from stereo.postprocess.fill import fill_background
 from stereo.sgbm import SGBM
 
-ROOT = middlebury_dir()
-needs_data = pytest.mark.skipif(not (ROOT / "Teddy" / "im0.png").is_file(),
-                                reason=f"MiddEval3 trainingQ scenes not found at {ROOT} (set STEREO_DATA)")
+from helpers import MIDDLEBURY, needs_scene, plane_and_square_pair
 
-
-def _pair(h=96, w=160, shift=7, seed=3):
-    # textured plane at disparity `shift` with a nearer square (shift + 9)
-    rng = np.random.default_rng(seed)
-    tex = cv2.GaussianBlur(rng.integers(0, 256, (h, w + 40)).astype(np.uint8), (3, 3), 0)
-    left = tex[:, 20:20 + w].copy()
-    right = tex[:, 20 + shift:20 + shift + w].copy()
-    sq = tex[30:60, 60:100]
-    left[30:60, 60:100] = sq
-    right[30:60, 60 - shift - 9:100 - shift - 9] = sq
-    return left, right
+ROOT = MIDDLEBURY
+needs_data = needs_scene("Teddy")
+_pair = plane_and_square_pair
 
 
 def _with_bands(monkeypatch, fn):

@@ -127,24 +127,13 @@ def test_intervals_validated():
 # ---------------------------------------------------------------- SGBM(coarse_to_fine=True)
 from stereo import flags                                  # noqa: E402
 from stereo.io.pfm import read_pfm                        # noqa: E402
-from stereo.paths import middlebury_dir                   # noqa: E402
+from helpers import MIDDLEBURY, needs_scene, plane_and_square_pair  # noqa: E402
 from stereo.postprocess.fill import fill_background       # noqa: E402
 from stereo.sgbm import SGBM, _PixelIntervals             # noqa: E402
 
-ROOT = middlebury_dir()
-needs_data = pytest.mark.skipif(not (ROOT / "Teddy" / "im0.png").is_file(),
-                                reason=f"MiddEval3 trainingQ scenes not found at {ROOT}")
-
-
-def _scene_pair(h=96, w=160, shift=7, seed=3):
-    rng = np.random.default_rng(seed)
-    tex = cv2.GaussianBlur(rng.integers(0, 256, (h, w + 40)).astype(np.uint8), (3, 3), 0)
-    left = tex[:, 20:20 + w].copy()
-    right = tex[:, 20 + shift:20 + shift + w].copy()
-    sq = tex[30:60, 60:100]
-    left[30:60, 60:100] = sq
-    right[30:60, 60 - shift - 9:100 - shift - 9] = sq
-    return left, right
+ROOT = MIDDLEBURY
+needs_data = needs_scene("Teddy")
+_scene_pair = plane_and_square_pair
 
 
 def _with_intervals(monkeypatch, lo_c, cnt_c):
