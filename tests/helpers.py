@@ -6,6 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
+from stereo.io.pfm import read_pfm
+
 from stereo.paths import middlebury_dir
 
 MIDDLEBURY = middlebury_dir()
@@ -29,3 +31,14 @@ def plane_and_square_pair(h=96, w=160, shift=7, seed=3):
     left[30:60, 60:100] = sq
     right[30:60, 60 - shift - 9:100 - shift - 9] = sq
     return left, right
+
+
+def scene_gray(name: str = "Teddy"):
+    """``(left, right, gt, nonocc)`` of a MiddEval3 scene: grey uint8 images, ground truth
+    (float32 px, inf unknown) and the non-occluded mask with known ground truth (bool)."""
+    d = MIDDLEBURY / name
+    left = cv2.imread(str(d / "im0.png"), cv2.IMREAD_GRAYSCALE)
+    right = cv2.imread(str(d / "im1.png"), cv2.IMREAD_GRAYSCALE)
+    gt = read_pfm(d / "disp0GT.pfm")
+    nonocc = (cv2.imread(str(d / "mask0nocc.png"), cv2.IMREAD_GRAYSCALE) == 255) & np.isfinite(gt)
+    return left, right, gt, nonocc

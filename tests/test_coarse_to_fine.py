@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
 from stereo import flags
 from stereo.errors import ParameterError
-from stereo.io.pfm import read_pfm
 from stereo.postprocess.fill import fill_background
 from stereo.sgbm import SGBM
 
-from helpers import MIDDLEBURY, needs_scene, plane_and_square_pair
+from helpers import needs_scene, plane_and_square_pair, scene_gray
 
-ROOT = MIDDLEBURY
 needs_data = needs_scene("Teddy")
 _pair = plane_and_square_pair
 
@@ -78,11 +75,7 @@ def test_parameter_checked():
 
 @needs_data
 def test_coarse_intervals_contain_ground_truth():
-    d = ROOT / "Teddy"
-    left = cv2.imread(str(d / "im0.png"), cv2.IMREAD_GRAYSCALE)
-    right = cv2.imread(str(d / "im1.png"), cv2.IMREAD_GRAYSCALE)
-    gt = read_pfm(d / "disp0GT.pfm")
-    nonocc = (cv2.imread(str(d / "mask0nocc.png"), cv2.IMREAD_GRAYSCALE) == 255) & np.isfinite(gt)
+    left, right, gt, nonocc = scene_gray("Teddy")
     m = SGBM(0, 64, coarse_to_fine=True)
     bands = m._coarse_intervals(left, right)
     inside = total = 0
@@ -98,11 +91,7 @@ def test_coarse_intervals_contain_ground_truth():
 
 @needs_data
 def test_accuracy_kept_on_teddy():
-    d = ROOT / "Teddy"
-    left = cv2.imread(str(d / "im0.png"), cv2.IMREAD_GRAYSCALE)
-    right = cv2.imread(str(d / "im1.png"), cv2.IMREAD_GRAYSCALE)
-    gt = read_pfm(d / "disp0GT.pfm")
-    nonocc = (cv2.imread(str(d / "mask0nocc.png"), cv2.IMREAD_GRAYSCALE) == 255) & np.isfinite(gt)
+    left, right, gt, nonocc = scene_gray("Teddy")
 
     def bad2(disp):
         dense, _ = fill_background(disp)

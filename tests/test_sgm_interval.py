@@ -126,12 +126,10 @@ def test_intervals_validated():
 
 # ---------------------------------------------------------------- SGBM(coarse_to_fine=True)
 from stereo import flags                                  # noqa: E402
-from stereo.io.pfm import read_pfm                        # noqa: E402
-from helpers import MIDDLEBURY, needs_scene, plane_and_square_pair  # noqa: E402
+from helpers import needs_scene, plane_and_square_pair, scene_gray  # noqa: E402
 from stereo.postprocess.fill import fill_background       # noqa: E402
 from stereo.sgbm import SGBM, _PixelIntervals             # noqa: E402
 
-ROOT = MIDDLEBURY
 needs_data = needs_scene("Teddy")
 _scene_pair = plane_and_square_pair
 
@@ -185,11 +183,7 @@ def test_auto_decision():
 
 @needs_data
 def test_pixel_intervals_contain_ground_truth_and_accuracy_kept():
-    d = ROOT / "Teddy"
-    left = cv2.imread(str(d / "im0.png"), cv2.IMREAD_GRAYSCALE)
-    right = cv2.imread(str(d / "im1.png"), cv2.IMREAD_GRAYSCALE)
-    gt = read_pfm(d / "disp0GT.pfm")
-    nonocc = (cv2.imread(str(d / "mask0nocc.png"), cv2.IMREAD_GRAYSCALE) == 255) & np.isfinite(gt)
+    left, right, gt, nonocc = scene_gray("Teddy")
     m = SGBM(0, 64, coarse_to_fine=True)
     iv = m._pixel_intervals(left, right)
     lo, cnt = iv.rows(0, left.shape[0])

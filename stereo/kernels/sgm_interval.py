@@ -93,6 +93,7 @@ from .sgm import BIG
 from .sgm_simd import (best_index_at, key_min_update_at, path_steps_1_add, path_steps_1_stream,
                        path_steps_2_add, path_steps_2_stream, path_steps_4_add,
                        path_steps_4_stream, prefetch_at, second_best_at, store_fence)
+from .sgm_sweep import phase_rows
 
 _BORDER = int(flags.BORDER)
 _NO_RKEY = np.uint32(0xFFFFFFFF)
@@ -567,15 +568,11 @@ def interval_sweep_select(recompute, volume, rowstart, off, lo, cnt, amax, code_
     rext = np.full((2, 3, 2, w + 3), amax + 1, np.int64)
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
     rkey = np.empty((2, w), np.uint32)
-    mid = h // 2
     for phase in range(2):
         final = phase == 1
         for t in prange(2):
             dirs = dirs_down if t == 0 else dirs_up
-            if t == 0:
-                a, b = (0, mid) if not final else (mid, max(mid, core_hi))
-            else:
-                a, b = (h - 1, mid - 1) if not final else (mid - 1, min(mid, core_lo) - 1)
+            a, b = phase_rows(t, final, h, core_lo, core_hi)
             _sweep(np.int64(t), a, b, final, dirs, recompute, volume, rowstart, off, lo, cnt,
                    code_l, code_r, grad_l, grad_r, guide, p1, p2lut, min_disparity, grad_weight,
                    grad_cap, invalid_cost, rev, grev, ctmp, crow, hb, hext, rb, rext, rm,

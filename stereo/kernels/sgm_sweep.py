@@ -363,6 +363,18 @@ def select_row_u16(costs, nd, min_disparity, ratio, subpixel, lr_max_diff, disp,
         disp[x] = np.nan if m != 0 else d
 
 
+@njit(cache=True, inline="always")
+def phase_rows(t, final, h, core_lo, core_hi):
+    """Rows ``a, a + dy, ..., b - dy`` that sweep ``t`` (0 downward, 1 upward) visits in
+    phase 1 (``final`` False: its own half of the ``h`` rows) or phase 2 (the other half).
+    Phase 2 continues only as far as the core rows ``[core_lo, core_hi)``: beyond them a
+    sweep's paths no longer reach a row that is kept."""
+    mid = h // 2
+    if t == 0:
+        return (0, mid) if not final else (mid, max(mid, core_hi))
+    return (h - 1, mid - 1) if not final else (mid - 1, min(mid, core_lo) - 1)
+
+
 @njit(cache=True, parallel=True)
 def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, p2lut, dirs_down,
                  dirs_up, min_disparity, nd, ndp, grad_weight, grad_cap, invalid_cost, total,
@@ -397,17 +409,11 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
     zero = np.zeros((1, ndp), np.uint16)
     fin = np.empty((2, w, ndp), np.uint16)
     rwin = np.empty((2, 3, w + ndp), np.uint16)
-    mid = h // 2
     for phase in range(2):
         final = phase == 1
         for t in prange(2):
             dirs = dirs_down if t == 0 else dirs_up
-            # phase 2 continues only as far as the core: beyond it a sweep's paths no
-            # longer reach a row that is kept
-            if t == 0:
-                a, b = (0, mid) if not final else (mid, max(mid, core_hi))
-            else:
-                a, b = (h - 1, mid - 1) if not final else (mid - 1, min(mid, core_lo) - 1)
+            a, b = phase_rows(t, final, h, core_lo, core_hi)
             _sweep(np.int64(t), a, b, final, dirs, use_volume, volume, code_l, code_r, grad_l,
                    grad_r, guide, p1, p2lut, min_disparity, nd, grad_weight, grad_cap,
                    invalid_cost, rev, grev, ctmp, crow, hb, rb, rm, zero, fin, rwin, total,
