@@ -161,17 +161,25 @@ def census_cost_volume(code_l, code_r, grad_l, grad_r, min_disparity, num_dispar
     return out
 
 
-@njit(cache=True)
-def census_cost_row_at(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight, grad_cap,
-                       invalid_cost, rev, grev, tmp, out):
-    """Census cost row ``y`` into ``out`` (W, Dp) uint8: the right row reversed into the
-    scratch ``rev``/``grev`` (length >= W + CHUNK), then :func:`census_cost_row`."""
-    w = code_l.shape[1]
+@njit(cache=True, inline="always")
+def reverse_right_row(y, code_r, grad_r, grad_weight, rev, grev):
+    """Row ``y`` of the right census codes (and gradients, with ``grad_weight > 0``)
+    reversed into the scratch ``rev``/``grev``, so that the right pixels of increasing
+    disparity are contiguous and increasing for every left pixel."""
+    w = code_r.shape[1]
     for x in range(w):
         rev[x] = code_r[y, w - 1 - x]
     if grad_weight > 0:
         for x in range(w):
             grev[x] = grad_r[y, w - 1 - x]
+
+
+@njit(cache=True)
+def census_cost_row_at(y, code_l, code_r, grad_l, grad_r, min_disparity, nd, grad_weight, grad_cap,
+                       invalid_cost, rev, grev, tmp, out):
+    """Census cost row ``y`` into ``out`` (W, Dp) uint8: the right row reversed into the
+    scratch ``rev``/``grev`` (length >= W + CHUNK), then :func:`census_cost_row`."""
+    reverse_right_row(y, code_r, grad_r, grad_weight, rev, grev)
     gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
     census_cost_row(code_l[y], rev, gl_row, grev, min_disparity, nd, grad_weight, grad_cap,
                     invalid_cost, out, tmp)

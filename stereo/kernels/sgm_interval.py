@@ -87,7 +87,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import flags
-from .census import CHUNK, popcount64
+from .census import CHUNK, popcount64, reverse_right_row
 from .select import lr_column, lr_rule, pixel_rules
 from .sgm import BIG
 from .sgm_simd import (best_index_at, key_min_update_at, path_steps_1_add, path_steps_1_stream,
@@ -113,11 +113,7 @@ def census_cost_row_ragged(y, code_l, code_r, grad_l, grad_r, lo, cnt, off, grad
     :func:`stereo.kernels.census.census_cost_row`, with a per-pixel start), 255 on padding
     cells. ``rev``/``grev``: scratch of length >= W + CHUNK; ``tmp``: >= A + CHUNK."""
     w = code_l.shape[1]
-    for x in range(w):
-        rev[x] = code_r[y, w - 1 - x]
-    if grad_weight > 0:
-        for x in range(w):
-            grev[x] = grad_r[y, w - 1 - x]
+    reverse_right_row(y, code_r, grad_r, grad_weight, rev, grev)
     code_l_row = code_l[y]
     gl_row = grad_l[y] if grad_weight > 0 else grad_l[0]
     cap = np.int32(grad_cap)
