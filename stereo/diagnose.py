@@ -40,9 +40,8 @@ def matcher_memory_bytes(matcher, height: int, width: int) -> int:
     own = getattr(matcher, "memory_bytes", None)
     if callable(own):
         return int(own(height, width))
-    # SGBM: the cost + path-sum volumes are bounded by max_volume_mb (larger images run in
-    # stripes); per-pixel images (grey, census codes, guides, disparity, mask, costs,
-    # confidence, post-processing) cost about 96 bytes per pixel.
+    # A matcher without its own figure (ours all have one): a generous SGM-like guess, cost
+    # + path-sum volumes bounded by max_volume_mb, plus about 96 bytes per pixel of maps.
     nd = int(getattr(matcher, "num_disparities", 64))
     nd16 = -(-nd // 16) * 16
     volume = min(3 * 2 * height * width * nd16, int(getattr(matcher, "max_volume_mb", 768)) * (1 << 20)

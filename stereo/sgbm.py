@@ -123,6 +123,9 @@ _MAX_COST = {"census": 63, "sad": 255, "bt": 255}
 # Penalty defaults per cost, in that cost's units (census: bits, sad/bt: grey levels).
 _DEFAULT_P = {"census": (10, 120), "sad": (12, 140), "bt": (12, 140)}
 _GRAD_CAP = 64
+_MAP_BYTES = 64
+# bytes per pixel of the full-image maps one match holds at its peak besides the volumes
+# (measured 40-44 with confidence, fill=True adds ~1): see SGBM.memory_bytes
 
 
 C2F_FACTOR = 4
@@ -335,6 +338,31 @@ class SGBM:
             cw, ch = self.census_window
             return min(255, cw * ch - 1 + ((self.grad_weight * _GRAD_CAP) >> 4))
         return _MAX_COST[self.cost]
+
+    def memory_bytes(self, height: int, width: int) -> int:
+        """Estimated peak memory of one ``match`` on a ``width`` x ``height`` pair, bytes.
+
+        Follows the plan the match would use: one stripe holding the whole cost + sum
+        volumes (3 bytes per cell) when they fit ``max_volume_mb``, else stripes of that
+        size; with coarse-to-fine, the per-stripe budget (``C2F_PIXEL_MB`` or
+        ``C2F_VOLUME_MB``) or the coarse level, whichever is larger. Plus
+        :data:`_MAP_BYTES` per pixel for the full-image maps (grey images, census codes,
+        gradients, disparity, mask, costs, confidence, post-processing). An upper bound by
+        design: measured peaks (growth of the resident set during the match) are 0.7-0.95x
+        of it, e.g. 96 of 103 MiB at 718x496 D=80, 645 of 673 MiB at 1436x992 D=144, 384 of
+        540 MiB at 2872x1984 D=288 (coarse-to-fine). The Python/Numba runtime (about 210
+        MiB) is not included.
+        """
+        h, w = int(height), int(width)
+        maps = _MAP_BYTES * h * w
+        if self._use_c2f(h, w):
+            census = self.cost == "census" and self.paths in SWEEP_PATHS
+            fine = min(self.max_volume_mb, C2F_PIXEL_MB if census else C2F_VOLUME_MB) << 20
+            f = C2F_PIXEL_FACTOR if census else C2F_FACTOR
+            coarse = 3 * -(-h // f) * -(-w // f) * padded_count(max(1, -(-self.num_disparities // f)))
+            return int(max(fine, coarse) + maps)
+        rows = max(e1 - e0 for _, _, e0, e1 in self._stripes(h, w))
+        return int(3 * rows * w * padded_count(self.num_disparities) + maps)
 
     # ------------------------------------------------------------------ public API
     def compute(self, left, right) -> np.ndarray:
