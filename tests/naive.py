@@ -540,43 +540,33 @@ def naive_path_steps(c, part, srcs, mins, p2s, p1):
 
 
 # ---------------------------------------------------------------- symmetric sub-pixel estimate (s15-lock)
-def naive_symmetric_subpixel(disp, left, right, r=2, span=12, max_move=0.5):
+def naive_symmetric_subpixel(disp, left, right, r=2, span=12, max_move=0.5, max_step=1.0):
     """Twin of :func:`stereo.kernels.symmetric_subpixel.symmetric_subpixel` (pixel loops).
 
-    The half-grid image is rebuilt here from ``right``; costs are ``1 - ZNCC`` of the
-    (2r+1)^2 window, float64 sums in the kernel's order (row by row, left to right).
+    ``left``/``right`` uint8; the half grid is ``H = right[:, j] + right[:, j + 1]`` (twice
+    the half-way image: ZNCC does not see the factor); costs ``1 - ZNCC`` of the
+    (2r+1)^2 window from exact integer sums.
     """
     d = np.asarray(disp, np.float32)
-    L = np.asarray(left, np.float32)
-    R = np.asarray(right, np.float32)
+    L = np.asarray(left, np.int64)
+    R = np.asarray(right, np.int64)
     H = np.empty_like(R)
-    H[:, :-1] = np.float32(0.5) * (R[:, :-1] + R[:, 1:])
-    H[:, -1] = R[:, -1]
+    H[:, :-1] = R[:, :-1] + R[:, 1:]
+    H[:, -1] = 2 * R[:, -1]
     h, w = d.shape
-    n = float((2 * r + 1) ** 2)
+    n = (2 * r + 1) ** 2
     out = d.copy()
 
-    def sums(img, y, x0, xc):
-        # xc: the window's left column in img; x0: in the left image
-        sl = sll = sr = srr = slr = 0.0
-        for dy in range(-r, r + 1):
-            for j in range(2 * r + 1):
-                a = float(L[y + dy, x0 + j])
-                b = float(img[y + dy, xc + j])
-                sl += a
-                sll += a * a
-                sr += b
-                srr += b * b
-                slr += a * b
-        return sl, sll, sr, srr, slr
-
-    def cost(img, y, x, xc):
-        sl, sll, sr, srr, slr = sums(img, y, x - r, xc)
-        vr = srr - sr * sr / n
-        vl = sll - sl * sl / n
-        if vr <= 1e-6 * n or vl <= 1e-6 * n:
+    def cost(img, y, x, c0):
+        a = L[y - r:y + r + 1, x - r:x + r + 1]
+        b = img[y - r:y + r + 1, c0:c0 + 2 * r + 1]
+        sl, sll, sr, srr, slr = (int(a.sum()), int((a * a).sum()), int(b.sum()), int((b * b).sum()),
+                                 int((a * b).sum()))
+        vl = n * sll - sl * sl
+        vr = n * srr - sr * sr
+        if vl <= 0 or vr <= 0:
             return math.nan
-        return 1.0 - (slr - sl * sr / n) / math.sqrt(vl * vr)
+        return 1.0 - float(n * slr - sl * sr) / math.sqrt(float(vl) * float(vr))
 
     def parab(cm, c0, cp):
         den = cm - 2.0 * c0 + cp
@@ -587,25 +577,26 @@ def naive_symmetric_subpixel(disp, left, right, r=2, span=12, max_move=0.5):
     for y in range(h):
         for x in range(w):
             v = float(d[y, x])
-            if math.isnan(v) or not (span <= y < h - span and span <= x < w - span):
+            if math.isnan(v) or not (span <= y < h - span and span <= x < w - span and r <= y < h - r):
                 continue
-            if not (abs(float(d[y, x + span]) - float(d[y, x - span])) < 1.0
-                    and abs(float(d[y + span, x]) - float(d[y - span, x])) < 1.0):
+            # float32 differences and threshold, as in the kernel
+            if not (abs(d[y, x + span] - d[y, x - span]) < np.float32(max_step)
+                    and abs(d[y + span, x] - d[y - span, x]) < np.float32(max_step)):
                 continue
             k = math.floor(v + 0.5)
-            if not (r <= y < h - r and x - r >= 0 and x + r < w and x - r - k - 2 >= 0
-                    and x + r - k + 2 <= w - 1):
+            if not (x - r >= 0 and x + r < w and x - r - k - 2 >= 0 and x + r - k + 2 <= w - 1):
                 continue
-            oi = parab(cost(R, y, x, x - r - k + 1), cost(R, y, x, x - r - k), cost(R, y, x, x - r - k - 1))
+            b = x - r - k
+            oi = parab(cost(R, y, x, b + 1), cost(R, y, x, b), cost(R, y, x, b - 1))
             if math.isnan(oi):
                 continue
-            hm, hp = cost(H, y, x, x - r - k), cost(H, y, x, x - r - k - 1)
+            hm, hp = cost(H, y, x, b), cost(H, y, x, b - 1)
             if math.isnan(hm) or math.isnan(hp):
                 continue
             if hm < hp:
-                oh = k - 0.5 + parab(cost(H, y, x, x - r - k + 1), hm, hp)
+                oh = k - 0.5 + parab(cost(H, y, x, b + 1), hm, hp)
             else:
-                oh = k + 0.5 + parab(hm, hp, cost(H, y, x, x - r - k - 2))
+                oh = k + 0.5 + parab(hm, hp, cost(H, y, x, b - 2))
             if math.isnan(oh):
                 continue
             est = 0.5 * ((k + oi) + oh)

@@ -9,7 +9,7 @@ from helpers import needs_scene, scene_gray
 from naive import naive_symmetric_subpixel
 from stereo.errors import InputError, ParameterError
 from stereo.evaluation.locking import locking_stats
-from stereo.postprocess.symmetric import half_shift, symmetric_subpixel
+from stereo.postprocess.symmetric import half_shift2, symmetric_subpixel
 from stereo.sgbm import SGBM
 
 
@@ -26,7 +26,7 @@ def _texture(shape, shift, seed=0):
         left += np.cos(2 * np.pi * (fx * xx + fy * yy) + ph)
         right += np.cos(2 * np.pi * (fx * (xx + shift) + fy * yy) + ph)
     s = 100.0 / np.abs(left).max()
-    return (128 + s * left).astype(np.float32), (128 + s * right).astype(np.float32)
+    return (np.rint(128 + s * left).astype(np.uint8), np.rint(128 + s * right).astype(np.uint8))
 
 
 def _map(seed, shape, base):
@@ -39,14 +39,15 @@ def _map(seed, shape, base):
     return d.astype(np.float32)
 
 
-@pytest.mark.parametrize("r,span,max_move", [(2, 12, 0.5), (1, 4, 0.3), (3, 6, 1.0), (2, 3, 0.0)])
+@pytest.mark.parametrize("r,span,max_step,max_move", [(2, 12, 1.0, 0.5), (1, 4, 0.5, 0.3), (3, 6, 2.0, 1.0),
+                                                       (2, 3, 1.0, 0.0)])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_kernel_matches_numpy_twin(r, span, max_move, seed):
+def test_kernel_matches_numpy_twin(r, span, max_step, max_move, seed):
     shape = (44, 96)
     left, right = _texture(shape, 8.3, seed)
     d = _map(seed, shape, 8.0)
-    out = symmetric_subpixel(d, left, right, radius=r, span=span, max_move=max_move)
-    ref = naive_symmetric_subpixel(d, left, right, r, span, max_move)
+    out = symmetric_subpixel(d, left, right, radius=r, span=span, max_step=max_step, max_move=max_move)
+    ref = naive_symmetric_subpixel(d, left, right, r, span, max_move, max_step)
     np.testing.assert_array_equal(out, ref)
     changed = np.isfinite(d) & (out != d)
     if max_move > 0:
@@ -92,17 +93,20 @@ def test_gate_holes_and_borders():
     far = np.full(shape, 70.0, np.float32)
     np.testing.assert_array_equal(symmetric_subpixel(far, left, right), far)
     # textureless: kept
-    np.testing.assert_array_equal(symmetric_subpixel(flat, np.full(shape, 9.0), np.full(shape, 9.0)), flat)
+    np.testing.assert_array_equal(symmetric_subpixel(flat, np.full(shape, 9, np.uint8), np.full(shape, 9, np.uint8)), flat)
 
 
 def test_half_shift_and_parameter_errors():
-    r = np.arange(12, dtype=np.float32).reshape(3, 4)
-    np.testing.assert_array_equal(half_shift(r)[:, :-1], r[:, :-1] + 0.5)
+    r = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    np.testing.assert_array_equal(half_shift2(r)[:, :-1], 2 * r[:, :-1].astype(np.uint16) + 20)
+    assert half_shift2(r).dtype == np.uint16
     d = np.zeros((8, 9), np.float32)
     with pytest.raises(ParameterError, match="radius"):
         symmetric_subpixel(d, d, d, radius=0)
     with pytest.raises(ParameterError, match="span"):
         symmetric_subpixel(d, d, d, span=0)
+    with pytest.raises(ParameterError, match="max_step"):
+        symmetric_subpixel(d, d, d, max_step=-1)
     with pytest.raises(ParameterError, match="max_move"):
         symmetric_subpixel(d, d, d, max_move=-1)
     with pytest.raises(InputError, match="one shape"):

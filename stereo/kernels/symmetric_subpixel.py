@@ -26,6 +26,10 @@ valid and differ by less than 1 px across p on both axes (``span`` = the plane f
 largest sample offset: its window then spans less than one integer step). Pixels whose
 window or shifted windows leave the image, or whose window has no texture in either
 image, keep d.
+Exact integer arithmetic: the images are uint8 (the half-grid image is stored as the sum
+of two neighbours, uint16: ZNCC does not see the factor 2), the window sums are int64, so
+the result does not depend on the order of the sums (row prefix sums for the plain sums,
+direct loops for the cross products).
 """
 
 from __future__ import annotations
@@ -37,30 +41,13 @@ from numba import njit, prange
 
 
 @njit(cache=True, inline="always")
-def _zncc(sl, sll, sr, srr, slr, n):
-    """``1 - ZNCC`` from the window sums; NaN when either window has no texture."""
-    vr = srr - sr * sr / n
-    vl = sll - sl * sl / n
-    if vr <= 1e-6 * n or vl <= 1e-6 * n:
+def _zncc(n, sl, sll, sr, srr, slr):
+    """``1 - ZNCC`` from integer window sums (n pixels); NaN when a window has no texture."""
+    vl = n * sll - sl * sl
+    vr = n * srr - sr * sr
+    if vl <= 0 or vr <= 0:
         return np.nan
-    return 1.0 - (slr - sl * sr / n) / math.sqrt(vl * vr)
-
-
-@njit(cache=True, inline="always")
-def _zncc_cost(left, img, y, x, r, c0, sl, sll, n):
-    """``1 - ZNCC`` of the left window at (y, x) against ``img``'s window whose left
-    column is ``c0`` (x - r - shift); NaN when the right window has no texture."""
-    sr = 0.0
-    srr = 0.0
-    slr = 0.0
-    for dy in range(-r, r + 1):
-        for dx in range(-r, r + 1):
-            a = np.float64(left[y + dy, x + dx])
-            b = np.float64(img[y + dy, c0 + dx + r])
-            sr += b
-            srr += b * b
-            slr += a * b
-    return _zncc(sl, sll, sr, srr, slr, n)
+    return 1.0 - np.float64(n * slr - sl * sr) / math.sqrt(np.float64(vl) * np.float64(vr))
 
 
 @njit(cache=True, inline="always")
@@ -74,93 +61,157 @@ def _parabola(cm, c0, cp):
     return min(0.5, max(-0.5, o))
 
 
+@njit(cache=True, inline="always")
+def _row_prefixes(left, right, half2, y, r, pl, pll, pr, prr, ph, phh):
+    """Prefix sums along row y of the (2r+1)-row column sums of the three images and of
+    their squares (``p[c + 1] - p[c0]`` = sum over columns c0..c); arrays of w + 1."""
+    w = left.shape[1]
+    a0 = a1 = a2 = a3 = a4 = a5 = np.int64(0)
+    pl[0] = pll[0] = pr[0] = prr[0] = ph[0] = phh[0] = 0
+    for c in range(w):
+        for dy in range(-r, r + 1):
+            u = np.int64(left[y + dy, c])
+            v = np.int64(right[y + dy, c])
+            t = np.int64(half2[y + dy, c])
+            a0 += u
+            a1 += u * u
+            a2 += v
+            a3 += v * v
+            a4 += t
+            a5 += t * t
+        pl[c + 1] = a0
+        pll[c + 1] = a1
+        pr[c + 1] = a2
+        prr[c + 1] = a3
+        ph[c + 1] = a4
+        phh[c + 1] = a5
+
+
+@njit(cache=True, inline="always")
+def _gated(disp, y, x, span, max_step):
+    """p is valid and the disparities span px away differ by less than max_step on both axes."""
+    d = disp[y, x]
+    return (d == d and abs(disp[y, x + span] - disp[y, x - span]) < max_step
+            and abs(disp[y + span, x] - disp[y - span, x]) < max_step)
+
+
 @njit(cache=True, parallel=True)
-def symmetric_subpixel(disp, left, right, half, r, span, max_move, out):
+def symmetric_subpixel(disp, left, right, half2, r, span, max_step, max_move, out):
     """Write ``disp`` with the symmetric estimate applied (see module doc) into ``out``.
 
     Args:
         disp: float32 (H, W) disparities, px, NaN = invalid.
-        left, right: float32 (H, W) grey images (same scale).
-        half: float32 (H, W) right image half-way between columns: ``half[y, j] =
-            (right[y, j] + right[y, j + 1]) / 2`` (last column unused).
-        r: window radius (window (2r+1)^2 px); span: gate distance, px; max_move: px.
+        left, right: uint8 (H, W) grey images.
+        half2: uint16 (H, W) twice the right image half-way between columns:
+            ``half2[y, j] = right[y, j] + right[y, j + 1]`` (last column unused).
+        r: window radius (window (2r+1)^2 px); span: gate distance, px; max_step: gate
+            step, px (float32 comparison); max_move: px.
         out: float32 (H, W) output.
+
+    Work: per row, runs of consecutive gated pixels with the same rounded disparity k
+    share their cross products: one column sum over the 2r+1 rows per column and shift
+    (7 shifts), then prefix sums along the run, so a pixel costs O(1) beyond its columns.
     """
     h, w = disp.shape
-    n = np.float64((2 * r + 1) * (2 * r + 1))
+    n = np.int64((2 * r + 1) * (2 * r + 1))
+    m = 2 * r + 1
     for y in prange(h):
         for x in range(w):
-            d = disp[y, x]
-            out[y, x] = d
-            if np.isnan(d):
+            out[y, x] = disp[y, x]
+        if y - span < 0 or y + span >= h or y - r < 0 or y + r >= h:
+            continue
+        any_gated = False
+        for x in range(span, w - span):
+            if _gated(disp, y, x, span, max_step):
+                any_gated = True
+                break
+        if not any_gated:
+            continue
+        pl = np.empty(w + 1, np.int64)
+        pll = np.empty(w + 1, np.int64)
+        pr = np.empty(w + 1, np.int64)
+        prr = np.empty(w + 1, np.int64)
+        ph = np.empty(w + 1, np.int64)
+        phh = np.empty(w + 1, np.int64)
+        _row_prefixes(left, right, half2, y, r, pl, pll, pr, prr, ph, phh)
+        # prefix sums of the cross products along a run, one row per shift: right at
+        # column c - k + 1, c - k, c - k - 1 (disparities k - 1, k, k + 1), half2 at
+        # c - k + 1, c - k, c - k - 1, c - k - 2 (k - 1.5, k - 0.5, k + 0.5, k + 1.5)
+        cross = np.empty((7, w + 1), np.int64)
+        x = span
+        while x < w - span:
+            if not _gated(disp, y, x, span, max_step):
+                x += 1
                 continue
-            if y - span < 0 or y + span >= h or x - span < 0 or x + span >= w:
+            k = np.int64(math.floor(disp[y, x] + 0.5))
+            x1 = x
+            while (x1 + 1 < w - span and _gated(disp, y, x1 + 1, span, max_step)
+                   and np.int64(math.floor(disp[y, x1 + 1] + 0.5)) == k):
+                x1 += 1
+            # pixels whose windows (all shifts) lie inside the images
+            xa = max(x, r, r + k + 2)
+            xb = min(x1, w - 1 - r, w - 1 - r + k - 2)
+            x = x1 + 1
+            if xa > xb:
                 continue
-            if not (abs(disp[y, x + span] - disp[y, x - span]) < 1.0
-                    and abs(disp[y + span, x] - disp[y - span, x]) < 1.0):
-                continue                      # a slant (or a hole): the plane fit's case
-            if y - r < 0 or y + r >= h:
-                continue
-            k = np.int64(math.floor(d + 0.5))
-            # columns read: right x - r - k - 2 ... x + r - k + 2 (half grid included)
-            if x - r < 0 or x + r >= w or x - r - k - 2 < 0 or x + r - k + 2 > w - 1:
-                continue
-            # the five central costs in one pass over the window: 17 independent sums
-            # (one chain per cost would be latency-bound; this layout is ~3x faster)
-            b = x - r - k                   # window start in the right image at disparity k
-            sl = sll = 0.0
-            s0 = ss0 = sp0 = 0.0            # right, disparity k - 1: columns b + 1 ...
-            s1 = ss1 = sp1 = 0.0            # right, k
-            s2 = ss2 = sp2 = 0.0            # right, k + 1: columns b - 1 ...
-            t0 = tt0 = tp0 = 0.0            # half, k - 0.5: columns b ...
-            t1 = tt1 = tp1 = 0.0            # half, k + 0.5: columns b - 1 ...
-            for dy in range(-r, r + 1):
-                yy = y + dy
-                for j in range(2 * r + 1):
-                    a = np.float64(left[yy, x - r + j])
-                    sl += a
-                    sll += a * a
-                    v = np.float64(right[yy, b + 1 + j])
-                    s0 += v
-                    ss0 += v * v
-                    sp0 += a * v
-                    v = np.float64(right[yy, b + j])
-                    s1 += v
-                    ss1 += v * v
-                    sp1 += a * v
-                    v = np.float64(right[yy, b - 1 + j])
-                    s2 += v
-                    ss2 += v * v
-                    sp2 += a * v
-                    v = np.float64(half[yy, b + j])
-                    t0 += v
-                    tt0 += v * v
-                    tp0 += a * v
-                    v = np.float64(half[yy, b - 1 + j])
-                    t1 += v
-                    tt1 += v * v
-                    tp1 += a * v
-            cm = _zncc(sl, sll, s0, ss0, sp0, n)
-            c0 = _zncc(sl, sll, s1, ss1, sp1, n)
-            cp = _zncc(sl, sll, s2, ss2, sp2, n)
-            oi = _parabola(cm, c0, cp)
-            if np.isnan(oi):
-                continue
-            hm = _zncc(sl, sll, t0, tt0, tp0, n)       # k - 0.5
-            hp = _zncc(sl, sll, t1, tt1, tp1, n)       # k + 0.5
-            if not (hm == hm and hp == hp):
-                continue
-            if hm < hp:
-                hmm = _zncc_cost(left, half, y, x, r, x - r - k + 1, sl, sll, n)   # k - 1.5
-                oh = k - 0.5 + _parabola(hmm, hm, hp)
-            else:
-                hpp = _zncc_cost(left, half, y, x, r, x - r - k - 2, sl, sll, n)   # k + 1.5
-                oh = k + 0.5 + _parabola(hm, hp, hpp)
-            if np.isnan(oh):
-                continue
-            est = 0.5 * ((k + oi) + oh)
-            if abs(est - d) <= max_move:
-                out[y, x] = np.float32(est)
+            c0 = xa - r
+            for i in range(7):
+                cross[i, 0] = 0
+            for c in range(c0, xb + r + 1):
+                t0 = t1 = t2 = t3 = t4 = t5 = t6 = np.int64(0)
+                cr = c - k
+                for dy in range(-r, r + 1):
+                    yy = y + dy
+                    a = np.int64(left[yy, c])
+                    t0 += a * np.int64(right[yy, cr + 1])
+                    t1 += a * np.int64(right[yy, cr])
+                    t2 += a * np.int64(right[yy, cr - 1])
+                    t3 += a * np.int64(half2[yy, cr + 1])
+                    t4 += a * np.int64(half2[yy, cr])
+                    t5 += a * np.int64(half2[yy, cr - 1])
+                    t6 += a * np.int64(half2[yy, cr - 2])
+                i = c - c0
+                cross[0, i + 1] = cross[0, i] + t0
+                cross[1, i + 1] = cross[1, i] + t1
+                cross[2, i + 1] = cross[2, i] + t2
+                cross[3, i + 1] = cross[3, i] + t3
+                cross[4, i + 1] = cross[4, i] + t4
+                cross[5, i + 1] = cross[5, i] + t5
+                cross[6, i + 1] = cross[6, i] + t6
+            for xx in range(xa, xb + 1):
+                d = disp[y, xx]
+                i0 = xx - r - c0              # window columns i0 .. i0 + m - 1 of the run
+                b = xx - r - k                # window start in the right image at disparity k
+                sl = pl[xx + r + 1] - pl[xx - r]
+                sll = pll[xx + r + 1] - pll[xx - r]
+                cm = _zncc(n, sl, sll, pr[b + 1 + m] - pr[b + 1], prr[b + 1 + m] - prr[b + 1],
+                           cross[0, i0 + m] - cross[0, i0])
+                cc = _zncc(n, sl, sll, pr[b + m] - pr[b], prr[b + m] - prr[b],
+                           cross[1, i0 + m] - cross[1, i0])
+                cp = _zncc(n, sl, sll, pr[b - 1 + m] - pr[b - 1], prr[b - 1 + m] - prr[b - 1],
+                           cross[2, i0 + m] - cross[2, i0])
+                oi = _parabola(cm, cc, cp)
+                if np.isnan(oi):
+                    continue
+                hm = _zncc(n, sl, sll, ph[b + m] - ph[b], phh[b + m] - phh[b],
+                           cross[4, i0 + m] - cross[4, i0])                  # k - 0.5
+                hp = _zncc(n, sl, sll, ph[b - 1 + m] - ph[b - 1], phh[b - 1 + m] - phh[b - 1],
+                           cross[5, i0 + m] - cross[5, i0])                  # k + 0.5
+                if not (hm == hm and hp == hp):
+                    continue
+                if hm < hp:
+                    hmm = _zncc(n, sl, sll, ph[b + 1 + m] - ph[b + 1], phh[b + 1 + m] - phh[b + 1],
+                                cross[3, i0 + m] - cross[3, i0])             # k - 1.5
+                    oh = k - 0.5 + _parabola(hmm, hm, hp)
+                else:
+                    hpp = _zncc(n, sl, sll, ph[b - 2 + m] - ph[b - 2], phh[b - 2 + m] - phh[b - 2],
+                                cross[6, i0 + m] - cross[6, i0])             # k + 1.5
+                    oh = k + 0.5 + _parabola(hm, hp, hpp)
+                if np.isnan(oh):
+                    continue
+                est = 0.5 * ((k + oi) + oh)
+                if abs(est - d) <= max_move:
+                    out[y, xx] = np.float32(est)
 
 
 __all__ = ["symmetric_subpixel"]
