@@ -62,29 +62,30 @@ def _parabola(cm, c0, cp):
 
 
 @njit(cache=True, inline="always")
-def _row_prefixes(left, right, half2, y, r, pl, pll, pr, prr, ph, phh):
-    """Prefix sums along row y of the (2r+1)-row column sums of the three images and of
-    their squares (``p[c + 1] - p[c0]`` = sum over columns c0..c); arrays of w + 1."""
-    w = left.shape[1]
-    a0 = a1 = a2 = a3 = a4 = a5 = np.int64(0)
-    pl[0] = pll[0] = pr[0] = prr[0] = ph[0] = phh[0] = 0
-    for c in range(w):
-        for dy in range(-r, r + 1):
-            u = np.int64(left[y + dy, c])
-            v = np.int64(right[y + dy, c])
-            t = np.int64(half2[y + dy, c])
-            a0 += u
-            a1 += u * u
-            a2 += v
-            a3 += v * v
-            a4 += t
-            a5 += t * t
-        pl[c + 1] = a0
-        pll[c + 1] = a1
-        pr[c + 1] = a2
-        prr[c + 1] = a3
-        ph[c + 1] = a4
-        phh[c + 1] = a5
+def _add_row(col, left, right, half2, yy, sign):
+    """Add (sign +1) or remove (-1) image row yy to the column sums ``col`` (6, w): the
+    three images and their squares."""
+    for c in range(col.shape[1]):
+        u = np.int64(left[yy, c])
+        v = np.int64(right[yy, c])
+        t = np.int64(half2[yy, c])
+        col[0, c] += sign * u
+        col[1, c] += sign * (u * u)
+        col[2, c] += sign * v
+        col[3, c] += sign * (v * v)
+        col[4, c] += sign * t
+        col[5, c] += sign * (t * t)
+
+
+@njit(cache=True, inline="always")
+def _prefixes(col, pre):
+    """``pre[i, c + 1]`` = sum of ``col[i, :c + 1]``, ``pre[i, 0] = 0``."""
+    for i in range(6):
+        t = np.int64(0)
+        pre[i, 0] = 0
+        for c in range(col.shape[1]):
+            t += col[i, c]
+            pre[i, c + 1] = t
 
 
 @njit(cache=True, inline="always")
@@ -93,6 +94,95 @@ def _gated(disp, y, x, span, max_step):
     d = disp[y, x]
     return (d == d and abs(disp[y, x + span] - disp[y, x - span]) < max_step
             and abs(disp[y + span, x] - disp[y - span, x]) < max_step)
+
+
+@njit(cache=True)
+def _row(disp, left, right, half2, r, span, max_step, max_move, out, y, pre, cross):
+    """Re-estimate the gated pixels of row y (``pre``: the row's window-sum prefixes)."""
+    h, w = disp.shape
+    m = 2 * r + 1
+    n = np.int64(m * m)
+    pl, pll, pr, prr, ph, phh = pre[0], pre[1], pre[2], pre[3], pre[4], pre[5]
+    x = span
+    while x < w - span:
+        if not _gated(disp, y, x, span, max_step):
+            x += 1
+            continue
+        k = np.int64(math.floor(disp[y, x] + 0.5))
+        x1 = x
+        while (x1 + 1 < w - span and _gated(disp, y, x1 + 1, span, max_step)
+               and np.int64(math.floor(disp[y, x1 + 1] + 0.5)) == k):
+            x1 += 1
+        # the run's pixels whose windows (all shifts) lie inside the images
+        xa = max(x, r, r + k + 2)
+        xb = min(x1, w - 1 - r, w - 1 - r + k - 2)
+        x = x1 + 1
+        if xa > xb:
+            continue
+        # prefix sums along the run of the column cross products, one row per shift:
+        # right at column c - k + 1, c - k, c - k - 1 (disparities k - 1, k, k + 1), half2
+        # at c - k + 1, c - k, c - k - 1, c - k - 2 (k - 1.5, k - 0.5, k + 0.5, k + 1.5)
+        c0 = xa - r
+        for i in range(7):
+            cross[i, 0] = 0
+        for c in range(c0, xb + r + 1):
+            t0 = t1 = t2 = t3 = t4 = t5 = t6 = np.int64(0)
+            cr = c - k
+            for dy in range(-r, r + 1):
+                yy = y + dy
+                a = np.int64(left[yy, c])
+                t0 += a * np.int64(right[yy, cr + 1])
+                t1 += a * np.int64(right[yy, cr])
+                t2 += a * np.int64(right[yy, cr - 1])
+                t3 += a * np.int64(half2[yy, cr + 1])
+                t4 += a * np.int64(half2[yy, cr])
+                t5 += a * np.int64(half2[yy, cr - 1])
+                t6 += a * np.int64(half2[yy, cr - 2])
+            i = c - c0
+            cross[0, i + 1] = cross[0, i] + t0
+            cross[1, i + 1] = cross[1, i] + t1
+            cross[2, i + 1] = cross[2, i] + t2
+            cross[3, i + 1] = cross[3, i] + t3
+            cross[4, i + 1] = cross[4, i] + t4
+            cross[5, i + 1] = cross[5, i] + t5
+            cross[6, i + 1] = cross[6, i] + t6
+        for xx in range(xa, xb + 1):
+            d = disp[y, xx]
+            i0 = xx - r - c0              # the window's columns in the run: i0 .. i0 + m - 1
+            b = xx - r - k                # window start in the right image at disparity k
+            sl = pl[xx + r + 1] - pl[xx - r]
+            sll = pll[xx + r + 1] - pll[xx - r]
+            cm = _zncc(n, sl, sll, pr[b + 1 + m] - pr[b + 1], prr[b + 1 + m] - prr[b + 1],
+                       cross[0, i0 + m] - cross[0, i0])
+            cc = _zncc(n, sl, sll, pr[b + m] - pr[b], prr[b + m] - prr[b],
+                       cross[1, i0 + m] - cross[1, i0])
+            cp = _zncc(n, sl, sll, pr[b - 1 + m] - pr[b - 1], prr[b - 1 + m] - prr[b - 1],
+                       cross[2, i0 + m] - cross[2, i0])
+            oi = _parabola(cm, cc, cp)
+            if np.isnan(oi):
+                continue
+            hm = _zncc(n, sl, sll, ph[b + m] - ph[b], phh[b + m] - phh[b],
+                       cross[4, i0 + m] - cross[4, i0])                  # k - 0.5
+            hp = _zncc(n, sl, sll, ph[b - 1 + m] - ph[b - 1], phh[b - 1 + m] - phh[b - 1],
+                       cross[5, i0 + m] - cross[5, i0])                  # k + 0.5
+            if not (hm == hm and hp == hp):
+                continue
+            if hm < hp:
+                hmm = _zncc(n, sl, sll, ph[b + 1 + m] - ph[b + 1], phh[b + 1 + m] - phh[b + 1],
+                            cross[3, i0 + m] - cross[3, i0])             # k - 1.5
+                oh = k - 0.5 + _parabola(hmm, hm, hp)
+            else:
+                hpp = _zncc(n, sl, sll, ph[b - 2 + m] - ph[b - 2], phh[b - 2 + m] - phh[b - 2],
+                            cross[6, i0 + m] - cross[6, i0])             # k + 1.5
+                oh = k + 0.5 + _parabola(hm, hp, hpp)
+            if np.isnan(oh):
+                continue
+            est = 0.5 * ((k + oi) + oh)
+            if abs(est - d) <= max_move:
+                out[y, xx] = np.float32(est)
+
+
+_ROWS_PER_TASK = 16
 
 
 @njit(cache=True, parallel=True)
@@ -108,110 +198,40 @@ def symmetric_subpixel(disp, left, right, half2, r, span, max_step, max_move, ou
             step, px (float32 comparison); max_move: px.
         out: float32 (H, W) output.
 
-    Work: per row, runs of consecutive gated pixels with the same rounded disparity k
-    share their cross products: one column sum over the 2r+1 rows per column and shift
-    (7 shifts), then prefix sums along the run, so a pixel costs O(1) beyond its columns.
+    Work: the plain window sums come from column sums over the 2r+1 rows (updated by one
+    row in, one row out down a block of rows) and prefix sums along the row; runs of
+    consecutive gated pixels with the same rounded disparity k share the cross products
+    (one column sum per column and shift, 7 shifts, then prefix sums along the run).
     """
     h, w = disp.shape
-    n = np.int64((2 * r + 1) * (2 * r + 1))
-    m = 2 * r + 1
-    for y in prange(h):
-        for x in range(w):
-            out[y, x] = disp[y, x]
-        if y - span < 0 or y + span >= h or y - r < 0 or y + r >= h:
-            continue
-        any_gated = False
-        for x in range(span, w - span):
-            if _gated(disp, y, x, span, max_step):
-                any_gated = True
-                break
-        if not any_gated:
-            continue
-        pl = np.empty(w + 1, np.int64)
-        pll = np.empty(w + 1, np.int64)
-        pr = np.empty(w + 1, np.int64)
-        prr = np.empty(w + 1, np.int64)
-        ph = np.empty(w + 1, np.int64)
-        phh = np.empty(w + 1, np.int64)
-        _row_prefixes(left, right, half2, y, r, pl, pll, pr, prr, ph, phh)
-        # prefix sums of the cross products along a run, one row per shift: right at
-        # column c - k + 1, c - k, c - k - 1 (disparities k - 1, k, k + 1), half2 at
-        # c - k + 1, c - k, c - k - 1, c - k - 2 (k - 1.5, k - 0.5, k + 0.5, k + 1.5)
+    ntask = (h + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
+    for task in prange(ntask):
+        col = np.zeros((6, w), np.int64)
+        pre = np.empty((6, w + 1), np.int64)
         cross = np.empty((7, w + 1), np.int64)
-        x = span
-        while x < w - span:
-            if not _gated(disp, y, x, span, max_step):
-                x += 1
+        cy = -2                                  # col holds the sums around row cy
+        for y in range(task * _ROWS_PER_TASK, min(h, (task + 1) * _ROWS_PER_TASK)):
+            for x in range(w):
+                out[y, x] = disp[y, x]
+            if y - span < 0 or y + span >= h or y - r < 0 or y + r >= h:
                 continue
-            k = np.int64(math.floor(disp[y, x] + 0.5))
-            x1 = x
-            while (x1 + 1 < w - span and _gated(disp, y, x1 + 1, span, max_step)
-                   and np.int64(math.floor(disp[y, x1 + 1] + 0.5)) == k):
-                x1 += 1
-            # pixels whose windows (all shifts) lie inside the images
-            xa = max(x, r, r + k + 2)
-            xb = min(x1, w - 1 - r, w - 1 - r + k - 2)
-            x = x1 + 1
-            if xa > xb:
+            work = False
+            for x in range(span, w - span):
+                if _gated(disp, y, x, span, max_step):
+                    work = True
+                    break
+            if not work:
                 continue
-            c0 = xa - r
-            for i in range(7):
-                cross[i, 0] = 0
-            for c in range(c0, xb + r + 1):
-                t0 = t1 = t2 = t3 = t4 = t5 = t6 = np.int64(0)
-                cr = c - k
+            if cy == y - 1:
+                _add_row(col, left, right, half2, y + r, 1)
+                _add_row(col, left, right, half2, y - r - 1, -1)
+            else:
+                col[:] = 0
                 for dy in range(-r, r + 1):
-                    yy = y + dy
-                    a = np.int64(left[yy, c])
-                    t0 += a * np.int64(right[yy, cr + 1])
-                    t1 += a * np.int64(right[yy, cr])
-                    t2 += a * np.int64(right[yy, cr - 1])
-                    t3 += a * np.int64(half2[yy, cr + 1])
-                    t4 += a * np.int64(half2[yy, cr])
-                    t5 += a * np.int64(half2[yy, cr - 1])
-                    t6 += a * np.int64(half2[yy, cr - 2])
-                i = c - c0
-                cross[0, i + 1] = cross[0, i] + t0
-                cross[1, i + 1] = cross[1, i] + t1
-                cross[2, i + 1] = cross[2, i] + t2
-                cross[3, i + 1] = cross[3, i] + t3
-                cross[4, i + 1] = cross[4, i] + t4
-                cross[5, i + 1] = cross[5, i] + t5
-                cross[6, i + 1] = cross[6, i] + t6
-            for xx in range(xa, xb + 1):
-                d = disp[y, xx]
-                i0 = xx - r - c0              # window columns i0 .. i0 + m - 1 of the run
-                b = xx - r - k                # window start in the right image at disparity k
-                sl = pl[xx + r + 1] - pl[xx - r]
-                sll = pll[xx + r + 1] - pll[xx - r]
-                cm = _zncc(n, sl, sll, pr[b + 1 + m] - pr[b + 1], prr[b + 1 + m] - prr[b + 1],
-                           cross[0, i0 + m] - cross[0, i0])
-                cc = _zncc(n, sl, sll, pr[b + m] - pr[b], prr[b + m] - prr[b],
-                           cross[1, i0 + m] - cross[1, i0])
-                cp = _zncc(n, sl, sll, pr[b - 1 + m] - pr[b - 1], prr[b - 1 + m] - prr[b - 1],
-                           cross[2, i0 + m] - cross[2, i0])
-                oi = _parabola(cm, cc, cp)
-                if np.isnan(oi):
-                    continue
-                hm = _zncc(n, sl, sll, ph[b + m] - ph[b], phh[b + m] - phh[b],
-                           cross[4, i0 + m] - cross[4, i0])                  # k - 0.5
-                hp = _zncc(n, sl, sll, ph[b - 1 + m] - ph[b - 1], phh[b - 1 + m] - phh[b - 1],
-                           cross[5, i0 + m] - cross[5, i0])                  # k + 0.5
-                if not (hm == hm and hp == hp):
-                    continue
-                if hm < hp:
-                    hmm = _zncc(n, sl, sll, ph[b + 1 + m] - ph[b + 1], phh[b + 1 + m] - phh[b + 1],
-                                cross[3, i0 + m] - cross[3, i0])             # k - 1.5
-                    oh = k - 0.5 + _parabola(hmm, hm, hp)
-                else:
-                    hpp = _zncc(n, sl, sll, ph[b - 2 + m] - ph[b - 2], phh[b - 2 + m] - phh[b - 2],
-                                cross[6, i0 + m] - cross[6, i0])             # k + 1.5
-                    oh = k + 0.5 + _parabola(hm, hp, hpp)
-                if np.isnan(oh):
-                    continue
-                est = 0.5 * ((k + oi) + oh)
-                if abs(est - d) <= max_move:
-                    out[y, xx] = np.float32(est)
+                    _add_row(col, left, right, half2, y + dy, 1)
+            cy = y
+            _prefixes(col, pre)
+            _row(disp, left, right, half2, r, span, max_step, max_move, out, y, pre, cross)
 
 
 __all__ = ["symmetric_subpixel"]
