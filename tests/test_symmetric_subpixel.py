@@ -79,18 +79,23 @@ def test_gate_holes_and_borders():
     shape = (40, 80)
     left, right = _texture(shape, 6.4, seed=2)
     yy, xx = np.mgrid[:shape[0], :shape[1]]
-    slant = (6.0 + 0.1 * xx).astype(np.float32)        # 2.4 px across +-12: a slant, untouched
+    slant = (6.0 + 0.2 * xx).astype(np.float32)        # 1.6 px across +-4 (default span): untouched
     np.testing.assert_array_equal(symmetric_subpixel(slant, left, right), slant)
     flat = np.full(shape, 6.0, np.float32)
     flat[20, 40] = np.nan
     out = symmetric_subpixel(flat, left, right)
     assert np.isnan(out[20, 40]) and np.isfinite(out).sum() == flat.size - 1
-    # pixels without four valid gate samples (borders, next to the hole) keep their value
-    np.testing.assert_array_equal(out[:12], flat[:12])
-    np.testing.assert_array_equal(out[:, -12:], flat[:, -12:])
-    assert (out[12:-12, 12:-12] != 6.0).sum() > 100
+    # pixels without four valid gate samples (borders, 4 px from the hole) keep their value
+    np.testing.assert_array_equal(out[:4], flat[:4])
+    np.testing.assert_array_equal(out[:, -4:], flat[:, -4:])
+    assert out[20, 36] == 6.0 and out[16, 40] == 6.0 and out[20, 37] != 6.0
+    assert (out[4:-4, 12:-4] != 6.0).mean() > 0.9
+    # a wider gate (span 12) leaves the slant of 0.05 px/px (1.2 px across +-12) alone
+    gentle = (6.0 + 0.05 * xx).astype(np.float32)
+    np.testing.assert_array_equal(symmetric_subpixel(gentle, left, right, span=12), gentle)
+    assert (symmetric_subpixel(gentle, left, right) != gentle).sum() > 100
     # a match whose shifted window would leave the right image keeps its value
-    far = np.full(shape, 70.0, np.float32)
+    far = np.full(shape, 76.0, np.float32)             # x >= r + 76 + 2 leaves the 80 px image
     np.testing.assert_array_equal(symmetric_subpixel(far, left, right), far)
     # textureless: kept
     np.testing.assert_array_equal(symmetric_subpixel(flat, np.full(shape, 9, np.uint8), np.full(shape, 9, np.uint8)), flat)

@@ -1,35 +1,35 @@
-"""Symmetric (half-pixel-shift) sub-pixel estimate at the SGM winner, on nearly fronto-parallel surfaces.
+"""Symmetric (half-pixel-shift) sub-pixel estimate at the SGM winner, on locally fronto-parallel surfaces.
 
 Why: sub-pixel interpolation of matching costs is biased towards integer disparities
 (pixel locking), and SGM's P1 penalty adds to it: near the winner the aggregated costs of
 d +- 1 carry the P1 they do not pay, which flattens the fit. The plane refinement
 (:mod:`stereo.kernels.refine`) undoes that on slants, where its window spans several
-integer plateaus, but not where the surface changes by less than one disparity over the
-window: there all samples share the same bias. Shimizu and Okutomi (ICCV 2001) showed that
-the interpolation's bias is (to first order) an odd periodic function of the true
+integer plateaus, but not where the surface changes by less than about one disparity over
+its window: there all samples share the same bias. Shimizu and Okutomi (ICCV 2001) showed
+that the interpolation's bias is, to first order, an odd periodic function of the true
 fraction, so an estimate on a grid shifted by half a pixel has the opposite bias and the
-mean of the two estimates cancels it.
+mean of the two cancels it.
 
-For each valid pixel p with disparity d (pixels; left x matches right x - d) on such a
-surface, this kernel computes zero-mean normalised cross-correlation costs
-``1 - ZNCC`` of a (2r+1) x (2r+1) window of the left image against the right image at
-``k - 1, k, k + 1`` (k = round(d)) and at the half-pixel points ``k +- 0.5, k +- 1.5``
-(the right image linearly interpolated half-way between columns, the same blur for every
-half-grid cost), fits a parabola on each grid (integer grid centred at k, half grid
-centred at the lower of ``k - 0.5``, ``k + 0.5``) and replaces d by the mean of the two
-estimates when it lies within ``max_move`` px of d. The output is noisy per pixel (a small
-window); the plane refinement run afterwards averages that noise over its samples, which
-it cannot do for the bias.
+For each valid pixel p with disparity d (px; left x matches right x - d) that passes the
+gate, this kernel computes ``1 - ZNCC`` (zero-mean normalised cross-correlation) of the
+(2r+1) x (2r+1) window of the left image against the right image at ``k - 1, k, k + 1``
+(k = round(d)) and at the half-pixel points ``k +- 0.5`` and ``k - 1.5`` or ``k + 1.5``
+(the right image linearly interpolated half-way between columns: the same blur for every
+half-grid cost), fits a parabola on each grid (the integer grid centred at k, the half
+grid at the lower of ``k - 0.5``, ``k + 0.5``) and replaces d by the mean of the two
+vertices when it lies within ``max_move`` px of d. The estimate is noisy per pixel (a small
+window); the plane refinement run afterwards averages the noise, which it cannot do for
+a bias.
 
-"Nearly fronto-parallel": the disparities at ``p +- (span, 0)`` and ``p +- (0, span)`` are
-valid and differ by less than 1 px across p on both axes (``span`` = the plane fit's
-largest sample offset: its window then spans less than one integer step). Pixels whose
-window or shifted windows leave the image, or whose window has no texture in either
-image, keep d.
+Gate: the disparities at ``p +- (span, 0)`` and ``p +- (0, span)`` are valid and differ by
+less than ``max_step`` across p on both axes (the fronto-parallel window is a fair model).
+Pixels whose window or shifted windows leave the image, whose windows have no texture,
+or whose costs have no minimum keep d.
+
 Exact integer arithmetic: the images are uint8 (the half-grid image is stored as the sum
 of two neighbours, uint16: ZNCC does not see the factor 2), the window sums are int64, so
-the result does not depend on the order of the sums (row prefix sums for the plain sums,
-direct loops for the cross products).
+the result does not depend on the order of the sums (sliding column sums, prefix sums
+along rows and along runs of equal k).
 """
 
 from __future__ import annotations

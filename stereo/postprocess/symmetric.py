@@ -1,21 +1,31 @@
-"""Symmetric sub-pixel estimate (Shimizu-Okutomi half-pixel shift) on nearly fronto-parallel surfaces.
+"""Symmetric sub-pixel estimate (Shimizu-Okutomi half-pixel shift) on locally fronto-parallel surfaces.
 
-:func:`symmetric_subpixel` re-estimates the sub-pixel part of valid disparities where the
-plane refinement (:mod:`stereo.postprocess.refine`) cannot remove pixel locking: where the
-disparity changes by less than 1 px across the plane fit's window, every sample shares the
-same integer bias. There it replaces d by the mean of two parabola fits of local ZNCC
-costs, one on the integer grid and one on the grid shifted by half a pixel, whose biases
-are opposite (see :mod:`stereo.kernels.symmetric_subpixel`). Run it after the median and
-before the plane refinement, which then averages its per-pixel noise. Opt-in in
-:class:`stereo.sgbm.SGBM` (``refine_symmetric``).
+:func:`symmetric_subpixel` re-estimates the sub-pixel part of valid disparities from the
+images: the mean of two parabola fits of local ZNCC costs, one on the integer grid and
+one on the grid shifted by half a pixel, whose integer biases are opposite (see
+:mod:`stereo.kernels.symmetric_subpixel`). SGM's own estimate (equiangular fit of the
+aggregated costs, which carry the P1 penalty at d +- 1) is biased towards integers
+(pixel locking); the plane refinement (:mod:`stereo.postprocess.refine`) removes that on
+slants whose window spans several integer plateaus, but not on fronto-parallel or gently
+slanted surfaces, where all its samples share the bias. The symmetric estimate is noisier
+per pixel (a 5 x 5 window) but nearly unbiased; run it after the median and before the
+plane refinement, which averages the noise. Opt-in in :class:`stereo.sgbm.SGBM`
+(``refine_symmetric``).
 
-Measured (10 MiddEval3 quarter-resolution training scenes, SGBM defaults, non-occluded
-pixels, quarter-resolution px; see the module's note in the project notes for the
-commands): the pixel-locking peak-to-peak falls where the default leaves it (Teddy 0.041 ->
-~0.017, Motorcycle 0.055 -> ~0.049, Pipes 0.053 -> ~0.044, mean 0.040 -> ~0.034), bad0.5,
-bad1 and bad2 unchanged within 0.05 point; ArtL stays ~0.085 (its ground truth is on a
-1/4 px grid and one fronto-parallel wall carries a +0.18 px offset there). It costs extra
-time (ZNCC at 6-7 shifts per gated pixel), hence off by default.
+Gate: a pixel is re-estimated only where the disparities ``span`` px away on both sides,
+on both axes, are valid and differ by less than ``max_step`` (1 px): with ``span`` = twice
+the window radius (default 4 for the 5 x 5 window) the surface then moves by less than
+half a pixel across the window, the fronto-parallel window's model. Depth edges, steep
+slants and holes keep SGM's value.
+
+Measured (10 MiddEval3 quarter-resolution training scenes, SGBM ``fill=True`` as in
+``stereo bench``, non-occluded pixels, quarter-resolution px): see the project notes
+(s15-lock) for the table and commands. Pixel-locking peak-to-peak mean 0.040 -> 0.027 px
+(9 of 10 scenes <= 0.04; ArtL, whose ground truth is on a 1/4 px grid, 0.091 -> ~0.067),
+bad0.5/bad1/bad2 within +-0.05 point. It costs about 20 % of SGBM's time (ZNCC at 7
+shifts per gated pixel), hence off by default. The gate distance trades locking against
+noise: span 12 (only where the plane window spans less than one integer step) gave
+locking 0.034, span 2 0.026 with bad0.5 +0.07 point.
 """
 
 from __future__ import annotations
@@ -44,7 +54,7 @@ def _as_uint8(img) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def symmetric_subpixel(disparity, left, right, radius: int = 2, span: int = 12,
+def symmetric_subpixel(disparity, left, right, radius: int = 2, span: int | None = None,
                        max_step: float = 1.0, max_move: float = 0.5) -> np.ndarray:
     """Symmetric sub-pixel re-estimate of a disparity map; new float32 array.
 
@@ -55,13 +65,13 @@ def symmetric_subpixel(disparity, left, right, radius: int = 2, span: int = 12,
             clipped to 0..255: the kernel's sums are exact integers).
         radius: ZNCC window radius, px (window (2 radius + 1)^2).
         span: a pixel is re-estimated only when the disparities ``span`` px away on both
-            sides, on both axes, are valid and differ by less than ``max_step`` px (use the
-            plane refinement's largest offset: with ``max_step`` 1 the plane window then
-            spans less than one integer step, the case the plane fit cannot de-lock).
+            sides, on both axes, are valid and differ by less than ``max_step`` px (None:
+            ``2 * radius``: with ``max_step`` 1 the surface then moves by less than half a
+            pixel across the window).
         max_move: the new value is used only when within this many px of the old one.
     """
     radius = check_int(radius, "radius", minimum=1, maximum=16)
-    span = check_int(span, "span", minimum=1, maximum=256)
+    span = 2 * radius if span is None else check_int(span, "span", minimum=1, maximum=256)
     max_step = check_float(max_step, "max_step", minimum=0.0)
     max_move = check_float(max_move, "max_move", minimum=0.0)
     d = np.ascontiguousarray(disparity, dtype=np.float32)
