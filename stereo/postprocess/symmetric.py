@@ -19,10 +19,11 @@ half a pixel across the window, the fronto-parallel window's model. Depth edges,
 slants and holes keep SGM's value.
 
 Measured (10 MiddEval3 quarter-resolution training scenes, SGBM ``fill=True`` as in
-``stereo bench``, non-occluded pixels, quarter-resolution px): see the project notes
-(s15-lock) for the table and commands. Pixel-locking peak-to-peak mean 0.040 -> 0.027 px
-(9 of 10 scenes <= 0.04; ArtL, whose ground truth is on a 1/4 px grid, 0.091 -> ~0.067),
-bad0.5/bad1/bad2 within +-0.05 point. It costs about 20 % of SGBM's time (ZNCC at 7
+``stereo bench``, with and without ``refine_symmetric``, non-occluded pixels,
+quarter-resolution px): pixel-locking peak-to-peak mean 0.040 -> 0.027 px
+(8 of 10 scenes <= 0.04, was 5; Motorcycle 0.054 -> 0.042; ArtL, whose ground truth is on a
+1/4 px grid, 0.091 -> 0.067), mean bad0.5/bad1/bad2 within +-0.05 point (per scene
+bad0.5 -0.4 to +0.4). It costs about 20 % of SGBM's time (ZNCC at 7
 shifts per gated pixel), hence off by default. The gate distance trades locking against
 noise: span 12 (only where the plane window spans less than one integer step) gave
 locking 0.034, span 2 0.026 with bad0.5 +0.07 point.
