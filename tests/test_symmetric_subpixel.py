@@ -98,7 +98,8 @@ def test_gate_holes_and_borders():
     far = np.full(shape, 76.0, np.float32)             # x >= r + 76 + 2 leaves the 80 px image
     np.testing.assert_array_equal(symmetric_subpixel(far, left, right), far)
     # textureless: kept
-    np.testing.assert_array_equal(symmetric_subpixel(flat, np.full(shape, 9, np.uint8), np.full(shape, 9, np.uint8)), flat)
+    grey = np.full(shape, 9, np.uint8)
+    np.testing.assert_array_equal(symmetric_subpixel(flat, grey, grey), flat)
 
 
 def test_half_shift_and_parameter_errors():
