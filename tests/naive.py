@@ -537,3 +537,69 @@ def naive_path_steps(c, part, srcs, mins, p2s, p1):
         new.append(v)
     out = (np.asarray(part, np.int64) + sum(v.astype(np.int64) for v in new)).astype(np.uint16)
     return new, out, [int(v.min()) for v in new]
+
+
+# ---------------------------------------------------------------- symmetric sub-pixel estimate (s15-lock)
+def naive_symmetric_subpixel(disp, left, right, r=2, span=12, max_move=0.5, max_step=1.0):
+    """Twin of :func:`stereo.kernels.symmetric_subpixel.symmetric_subpixel` (pixel loops).
+
+    ``left``/``right`` uint8; the half grid is ``H = right[:, j] + right[:, j + 1]`` (twice
+    the half-way image: ZNCC does not see the factor); costs ``1 - ZNCC`` of the
+    (2r+1)^2 window from exact integer sums.
+    """
+    d = np.asarray(disp, np.float32)
+    L = np.asarray(left, np.int64)
+    R = np.asarray(right, np.int64)
+    H = np.empty_like(R)
+    H[:, :-1] = R[:, :-1] + R[:, 1:]
+    H[:, -1] = 2 * R[:, -1]
+    h, w = d.shape
+    n = (2 * r + 1) ** 2
+    out = d.copy()
+
+    def cost(img, y, x, c0):
+        a = L[y - r:y + r + 1, x - r:x + r + 1]
+        b = img[y - r:y + r + 1, c0:c0 + 2 * r + 1]
+        sl, sll, sr, srr, slr = (int(a.sum()), int((a * a).sum()), int(b.sum()), int((b * b).sum()),
+                                 int((a * b).sum()))
+        vl = n * sll - sl * sl
+        vr = n * srr - sr * sr
+        if vl <= 0 or vr <= 0:
+            return math.nan
+        return 1.0 - float(n * slr - sl * sr) / math.sqrt(float(vl) * float(vr))
+
+    def parab(cm, c0, cp):
+        den = cm - 2.0 * c0 + cp
+        if not den > 0.0:
+            return math.nan
+        return min(0.5, max(-0.5, (cm - cp) / (2.0 * den)))
+
+    for y in range(h):
+        for x in range(w):
+            v = float(d[y, x])
+            if math.isnan(v) or not (span <= y < h - span and span <= x < w - span and r <= y < h - r):
+                continue
+            # float32 differences and threshold, as in the kernel
+            if not (abs(d[y, x + span] - d[y, x - span]) < np.float32(max_step)
+                    and abs(d[y + span, x] - d[y - span, x]) < np.float32(max_step)):
+                continue
+            k = math.floor(v + 0.5)
+            if not (x - r >= 0 and x + r < w and x - r - k - 2 >= 0 and x + r - k + 2 <= w - 1):
+                continue
+            b = x - r - k
+            oi = parab(cost(R, y, x, b + 1), cost(R, y, x, b), cost(R, y, x, b - 1))
+            if math.isnan(oi):
+                continue
+            hm, hp = cost(H, y, x, b), cost(H, y, x, b - 1)
+            if math.isnan(hm) or math.isnan(hp):
+                continue
+            if hm < hp:
+                oh = k - 0.5 + parab(cost(H, y, x, b + 1), hm, hp)
+            else:
+                oh = k + 0.5 + parab(hm, hp, cost(H, y, x, b - 2))
+            if math.isnan(oh):
+                continue
+            est = 0.5 * ((k + oi) + oh)
+            if abs(est - v) <= max_move:
+                out[y, x] = np.float32(est)
+    return out
