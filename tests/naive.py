@@ -537,3 +537,34 @@ def naive_path_steps(c, part, srcs, mins, p2s, p1):
         new.append(v)
     out = (np.asarray(part, np.int64) + sum(v.astype(np.int64) for v in new)).astype(np.uint16)
     return new, out, [int(v.min()) for v in new]
+
+
+# ---------------------------------------------------------------- speckle regions (s15-speckle)
+def naive_speckle_mask(disp, max_size, max_diff):
+    """Twin of :mod:`stereo.kernels.speckle_cc`: breadth-first flood fill of every 4-connected
+    region of finite values whose neighbours differ by at most ``max_diff`` (float64
+    difference); True on regions of at most ``max_size`` pixels."""
+    from collections import deque
+    d = np.asarray(disp, np.float32)
+    h, w = d.shape
+    fin = np.isfinite(d)
+    seen = np.zeros((h, w), bool)
+    out = np.zeros((h, w), bool)
+    for sy in range(h):
+        for sx in range(w):
+            if not fin[sy, sx] or seen[sy, sx]:
+                continue
+            seen[sy, sx] = True
+            region, queue = [], deque([(sy, sx)])
+            while queue:
+                y, x = queue.popleft()
+                region.append((y, x))
+                for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                    if (0 <= ny < h and 0 <= nx < w and fin[ny, nx] and not seen[ny, nx]
+                            and abs(float(d[y, x]) - float(d[ny, nx])) <= max_diff):
+                        seen[ny, nx] = True
+                        queue.append((ny, nx))
+            if len(region) <= max_size:
+                for y, x in region:
+                    out[y, x] = True
+    return out
