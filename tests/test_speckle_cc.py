@@ -125,3 +125,14 @@ def test_non_contiguous_inputs_take_the_two_pass_path():
     assert remove_speckles(view_d, m, 5, 1.0) == want.sum()
     np.testing.assert_array_equal(np.isnan(big_d[:, ::2]), np.isnan(d) | want)
     np.testing.assert_array_equal(m == flags.SPECKLE, want)
+
+
+def test_unbounded_max_diff_and_bad_parameters():
+    d = np.array([[1.0, 1e30, np.inf], [np.nan, -5.0, 3.0]], np.float32)
+    np.testing.assert_array_equal(speckle_mask(d, 3, np.inf), naive_speckle_mask(d, 3, np.inf))
+    assert speckle_mask(d, 3, np.inf).sum() == 0 and speckle_mask(d, 4, np.inf).sum() == 4
+    for bad in (-0.5, np.nan):
+        with pytest.raises(ValueError, match="max_diff must be >= 0 px"):
+            speckle_mask(d, 3, bad)
+        with pytest.raises(ValueError, match="max_diff must be >= 0 px"):
+            remove_speckles(d.copy(), np.zeros(d.shape, np.uint8), 3, bad)

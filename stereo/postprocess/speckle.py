@@ -16,11 +16,13 @@ from ..kernels.speckle_cc import bands, remove_small_regions, small_region_mask
 from .invalidate import mark_invalid
 
 
-def _max_diff(max_diff: float) -> float:
+def _params(shape, max_size, max_diff) -> tuple[int, float]:
     max_diff = float(max_diff)
-    if np.isnan(max_diff):
-        raise ValueError("max_diff must not be NaN")
-    return max_diff
+    if not max_diff >= 0:
+        raise ValueError(f"max_diff must be >= 0 px, got {max_diff}")
+    # The kernel needs a finite max_diff (its difference test then rejects NaN and inf) and a
+    # max_size below its int32 "no region" marker; no region is larger than the image.
+    return min(int(max_size), int(np.prod(shape))), min(max_diff, float(np.finfo(np.float64).max))
 
 
 def speckle_mask(disparity: np.ndarray, max_size: int, max_diff: float) -> np.ndarray:
@@ -29,12 +31,14 @@ def speckle_mask(disparity: np.ndarray, max_size: int, max_diff: float) -> np.nd
     A speckle is a 4-connected region of finite disparities, neighbours differing by at
     most ``max_diff`` pixels (``|d_a - d_b| <= max_diff`` on the float values), of at most
     ``max_size`` pixels (OpenCV's ``maxSpeckleSize``). NaN and inf belong to no region.
-    ``max_size <= 0`` finds none. The input is not modified.
+    ``max_size <= 0`` finds none; ``max_diff`` must be >= 0 (ValueError otherwise). The input
+    is not modified.
     """
     disp = np.ascontiguousarray(disparity, np.float32)
     out = np.zeros(disp.shape, bool)
-    if int(max_size) > 0 and disp.size:
-        small_region_mask(disp, int(max_size), _max_diff(max_diff), bands(disp.shape[0]), out)
+    size, diff = _params(disp.shape, max_size, max_diff)
+    if size > 0:
+        small_region_mask(disp, size, diff, bands(disp.shape[0]), out)
     return out
 
 
@@ -44,7 +48,8 @@ def remove_speckles(disparity: np.ndarray, mask: np.ndarray, max_size: int, max_
     ``disparity`` float32 and ``mask`` uint8, both (H, W) (C-contiguous ones take the fused
     one-kernel path); speckles as in :func:`speckle_mask`. Returns the number of pixels removed.
     """
-    if int(max_size) <= 0 or disparity.size == 0:
+    size, diff = _params(disparity.shape, max_size, max_diff)
+    if size <= 0:
         return 0
     if not (disparity.dtype == np.float32 and mask.dtype == np.uint8 and disparity.ndim == 2
             and disparity.shape == mask.shape and disparity.flags.c_contiguous
@@ -52,8 +57,8 @@ def remove_speckles(disparity: np.ndarray, mask: np.ndarray, max_size: int, max_
         where = speckle_mask(disparity, max_size, max_diff)     # rare layouts: two passes
         mark_invalid(disparity, mask, where, flags.SPECKLE)
         return int(np.count_nonzero(where))
-    return int(remove_small_regions(disparity, mask, int(max_size), _max_diff(max_diff),
-                                    flags.SPECKLE, bands(disparity.shape[0])))
+    return int(remove_small_regions(disparity, mask, size, diff, flags.SPECKLE,
+                                    bands(disparity.shape[0])))
 
 
 __all__ = ["speckle_mask", "remove_speckles"]
