@@ -6,9 +6,12 @@ NaN and +-inf belong to no region. A region of at most ``max_size`` pixels is a 
 This is the definition of OpenCV's ``filterSpeckles`` (``count <= maxSpeckleSize``, pixels
 equal to ``newVal`` excluded, ``|a - b| <= maxDiff``), evaluated on the floats themselves
 instead of OpenCV's int16 fixed point. The project used to call ``filterSpeckles`` on
-``rint(16 d)`` with ``floor(16 max_diff)``; both agree when every disparity and ``max_diff``
-are multiples of 1/16 px, and otherwise differ only where a neighbour step lies within
-1/16 px of ``max_diff``.
+``rint(16 d)`` with ``floor(16 max_diff)`` (a coarser scale when ``16 |d|`` did not fit
+int16); both agree when every disparity and ``max_diff`` are multiples of 1/16 px. Otherwise,
+for ``max_diff`` a multiple of 1/16 px, they differ only on neighbour steps within 1/16 px of
+``max_diff`` (the quantisation moved such steps across the threshold either way); on the
+MiddEval3-Q SGBM maps that is ~0.02 % of the pixels (Adirondack: 68 of 356 k, where this
+definition removes 4746 speckle pixels and the old one 4678).
 
 Algorithm (union-find with sizes stored at the roots, one int32 per pixel):
 
