@@ -20,9 +20,12 @@ def _params(shape, max_size, max_diff) -> tuple[int, float]:
     max_diff = float(max_diff)
     if not max_diff >= 0:
         raise ValueError(f"max_diff must be >= 0 px, got {max_diff}")
+    n = int(np.prod(shape))
+    if n >= 2**31 - 1:
+        raise ValueError(f"speckle filtering labels pixels with int32: {shape} has too many pixels")
     # The kernel needs a finite max_diff (its difference test then rejects NaN and inf) and a
     # max_size below its int32 "no region" marker; no region is larger than the image.
-    return min(int(max_size), int(np.prod(shape))), min(max_diff, float(np.finfo(np.float64).max))
+    return min(int(max_size), n), min(max_diff, float(np.finfo(np.float64).max))
 
 
 def speckle_mask(disparity: np.ndarray, max_size: int, max_diff: float) -> np.ndarray:
