@@ -602,4 +602,34 @@ def naive_symmetric_subpixel(disp, left, right, r=2, span=12, max_move=0.5, max_
             est = 0.5 * ((k + oi) + oh)
             if abs(est - v) <= max_move:
                 out[y, x] = np.float32(est)
+
+
+# ---------------------------------------------------------------- speckle regions (s15-speckle)
+def naive_speckle_mask(disp, max_size, max_diff):
+    """Twin of :mod:`stereo.kernels.speckle_cc`: breadth-first flood fill of every 4-connected
+    region of finite values whose neighbours differ by at most ``max_diff`` (float64
+    difference); True on regions of at most ``max_size`` pixels."""
+    from collections import deque
+    d = np.asarray(disp, np.float32)
+    h, w = d.shape
+    fin = np.isfinite(d)
+    seen = np.zeros((h, w), bool)
+    out = np.zeros((h, w), bool)
+    for sy in range(h):
+        for sx in range(w):
+            if not fin[sy, sx] or seen[sy, sx]:
+                continue
+            seen[sy, sx] = True
+            region, queue = [], deque([(sy, sx)])
+            while queue:
+                y, x = queue.popleft()
+                region.append((y, x))
+                for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                    if (0 <= ny < h and 0 <= nx < w and fin[ny, nx] and not seen[ny, nx]
+                            and abs(float(d[y, x]) - float(d[ny, nx])) <= max_diff):
+                        seen[ny, nx] = True
+                        queue.append((ny, nx))
+            if len(region) <= max_size:
+                for y, x in region:
+                    out[y, x] = True
     return out

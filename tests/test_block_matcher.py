@@ -66,7 +66,7 @@ def test_low_texture_flags_equal_the_texture_mask(pre):
 
 def test_remove_speckles_matches_boolean_reference():
     rng = np.random.default_rng(5)
-    for scale in (1.0, 3000.0):                   # 3000: |d| too large for x16 fixed point
+    for scale in (1.0, 3000.0):                   # 3000: |d| beyond int16 x16 fixed point
         disp = (rng.integers(0, 4, (30, 40)) * scale).astype(np.float32)
         disp[rng.random(disp.shape) < 0.2] = np.nan
         disp[0, 0] = np.inf

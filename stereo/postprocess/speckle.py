@@ -1,108 +1,67 @@
 """Speckle removal: small isolated regions of similar disparity are usually mismatches.
 
-Thin wrapper over ``cv2.filterSpeckles`` (OpenCV's connected-component filter) that works
-on our float disparities (NaN = invalid) with the range given in pixels. The conversions
-to and from OpenCV's int16 fixed point are single-pass Numba loops (NumPy boolean
-indexing cost more than the filter itself).
+A speckle is a 4-connected region of finite disparities, neighbours differing by at most
+``max_diff`` px, of at most ``max_size`` pixels: OpenCV's ``filterSpeckles`` definition
+(``maxSpeckleSize``, ``maxDiff``), evaluated on the float32 disparities directly instead of
+an int16 x16 fixed-point copy (see :mod:`stereo.kernels.speckle_cc`, which labels the
+regions in parallel horizontal bands; the result does not depend on the thread count).
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
-from numba import njit
 
 from .. import flags
+from ..kernels.speckle_cc import bands, remove_small_regions, small_region_mask
 from .invalidate import mark_invalid
 
-_INVALID16 = -32768
 
-
-@njit(cache=True)
-def _max_abs_finite_bits(bits):
-    """Largest |d| over finite pixels as float32 bits (uint32 view of the map), or
-    0xFFFFFFFF when there are none. For non-negative floats the bit patterns order like
-    the values, so this is an integer max the loop vectorises (the float version with a
-    branch per pixel did not)."""
-    m = np.uint32(0)
-    anyf = np.uint32(0)
-    for b in bits.ravel():
-        a = b & np.uint32(0x7FFFFFFF)
-        fin = a < np.uint32(0x7F800000)
-        m = max(m, a if fin else np.uint32(0))
-        anyf = max(anyf, np.uint32(1) if fin else np.uint32(0))
-    return m if anyf else np.uint32(0xFFFFFFFF)
-
-
-def _max_abs_finite(disp):
-    """Largest |d| over finite pixels, -1 when there are none."""
-    bits = _max_abs_finite_bits(disp.view(np.uint32))
-    if bits == 0xFFFFFFFF:
-        return np.float32(-1.0)
-    return np.array([bits], np.uint32).view(np.float32)[0]
-
-
-@njit(cache=True)
-def _to_fixed(disp, scale, out):
-    """NaN/inf -> INVALID; else rint(d * scale) (float32 arithmetic), INVALID moved up by one."""
-    src = disp.ravel()
-    dst = out.ravel()
-    for i in range(src.size):
-        v = src[i]
-        if np.isfinite(v):
-            q = np.int16(np.rint(v * scale))
-            dst[i] = q if q != _INVALID16 else _INVALID16 + 1
-        else:
-            dst[i] = _INVALID16
-
-
-@njit(cache=True)
-def _removed(disp, fixed, out):
-    """out = finite before and INVALID after the filter."""
-    src = disp.ravel()
-    fx = fixed.ravel()
-    dst = out.ravel()
-    for i in range(src.size):
-        dst[i] = fx[i] == _INVALID16 and np.isfinite(src[i])
-
-
-def _filtered_fixed(disp: np.ndarray, max_size: int, max_diff: float):
-    """int16 fixed-point copy of ``disp`` after ``cv2.filterSpeckles``, or None if nothing to do."""
-    largest = float(_max_abs_finite(disp))
-    if max_size <= 0 or largest < 0:
-        return None
-    scale = 16.0 if largest * 16.0 < 32000.0 else 32000.0 / max(largest, 1.0)
-    fixed = np.empty(disp.shape, np.int16)
-    _to_fixed(disp, np.float32(scale), fixed)
-    max_diff_fixed = max(0, int(np.floor(max_diff * scale + 1e-6)))
-    cv2.filterSpeckles(fixed, _INVALID16, int(max_size), max_diff_fixed)
-    return fixed
+def _params(shape, max_size, max_diff) -> tuple[int, float]:
+    max_diff = float(max_diff)
+    if not max_diff >= 0:
+        raise ValueError(f"max_diff must be >= 0 px, got {max_diff}")
+    n = int(np.prod(shape))
+    if n >= 2**31 - 1:
+        raise ValueError(f"speckle filtering labels pixels with int32: {shape} has too many pixels")
+    # The kernel needs a finite max_diff (its difference test then rejects NaN and inf) and a
+    # max_size below its int32 "no region" marker; no region is larger than the image.
+    return min(int(max_size), n), min(max_diff, float(np.finfo(np.float64).max))
 
 
 def speckle_mask(disparity: np.ndarray, max_size: int, max_diff: float) -> np.ndarray:
     """Boolean (H, W): valid pixels that belong to a speckle.
 
     A speckle is a 4-connected region of finite disparities, neighbours differing by at
-    most ``max_diff`` pixels, of at most ``max_size`` pixels (OpenCV's
-    ``maxSpeckleSize``). ``max_size <= 0`` finds none. The input is not modified.
-
-    Disparities are converted to fixed point (x16, like OpenCV's matchers, or a coarser
-    scale when |d| would not fit int16) before calling ``cv2.filterSpeckles``.
+    most ``max_diff`` pixels (``|d_a - d_b| <= max_diff`` on the float values), of at most
+    ``max_size`` pixels (OpenCV's ``maxSpeckleSize``). NaN and inf belong to no region.
+    ``max_size <= 0`` finds none; ``max_diff`` must be >= 0 (ValueError otherwise). The input
+    is not modified.
     """
     disp = np.ascontiguousarray(disparity, np.float32)
-    fixed = _filtered_fixed(disp, max_size, max_diff)
     out = np.zeros(disp.shape, bool)
-    if fixed is not None:
-        _removed(disp, fixed, out)
+    size, diff = _params(disp.shape, max_size, max_diff)
+    if size > 0:
+        small_region_mask(disp, size, diff, bands(disp.shape[0]), out)
     return out
 
 
-def remove_speckles(disparity: np.ndarray, mask: np.ndarray, max_size: int, max_diff: float) -> None:
+def remove_speckles(disparity: np.ndarray, mask: np.ndarray, max_size: int, max_diff: float) -> int:
     """In place: set speckle pixels of ``disparity`` to NaN and flag them SPECKLE in ``mask``.
 
-    ``disparity`` float32 and ``mask`` uint8, both (H, W) and C-contiguous.
+    ``disparity`` float32 and ``mask`` uint8, both (H, W) (C-contiguous ones take the fused
+    one-kernel path); speckles as in :func:`speckle_mask`. Returns the number of pixels removed.
     """
-    mark_invalid(disparity, mask, speckle_mask(disparity, max_size, max_diff), flags.SPECKLE)
+    size, diff = _params(disparity.shape, max_size, max_diff)
+    if size <= 0:
+        return 0
+    if not (disparity.dtype == np.float32 and mask.dtype == np.uint8 and disparity.ndim == 2
+            and disparity.shape == mask.shape and disparity.flags.c_contiguous
+            and mask.flags.c_contiguous and disparity.flags.writeable):
+        where = speckle_mask(disparity, max_size, max_diff)     # rare layouts: two passes
+        mark_invalid(disparity, mask, where, flags.SPECKLE)
+        return int(np.count_nonzero(where))
+    return int(remove_small_regions(disparity, mask, size, diff, flags.SPECKLE,
+                                    bands(disparity.shape[0])))
 
 
 __all__ = ["speckle_mask", "remove_speckles"]
