@@ -602,6 +602,7 @@ def naive_symmetric_subpixel(disp, left, right, r=2, span=12, max_move=0.5, max_
             est = 0.5 * ((k + oi) + oh)
             if abs(est - v) <= max_move:
                 out[y, x] = np.float32(est)
+    return out
 
 
 # ---------------------------------------------------------------- speckle regions (s15-speckle)
