@@ -92,7 +92,7 @@ import numpy as np
 
 from .concurrency import parallel_section
 from .errors import InputError, ParameterError
-from .kernels.census import census_cost_volume, census_transform
+from .kernels.census import census_cost_volume, census_transform_pair
 from .kernels.pixel_costs import window_cost_volume
 from .kernels.sgm import PATH_COUNTS, aggregate_select, p2_table, padded_count
 from .kernels import sgm_interval
@@ -740,8 +740,8 @@ class SGBM:
         cw, ch = self.census_window
         h = gl.shape[0]
         a, b = max(0, e0 - ch // 2), min(h, e1 + ch // 2)
-        codes = tuple(np.ascontiguousarray(census_transform(img[a:b].astype(np.uint16, copy=False), cw, ch)
-                                           [e0 - a:e1 - a]) for img in (gl, gr))
+        codes = tuple(np.ascontiguousarray(c[e0 - a:e1 - a])
+                      for c in census_transform_pair(gl[a:b], gr[a:b], cw, ch))
         if self.grad_weight:
             # Sobel 3x3 reads one row beyond; the image border is OpenCV's reflect-101
             a, b = max(0, e0 - 1), min(h, e1 + 1)

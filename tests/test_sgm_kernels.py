@@ -290,3 +290,22 @@ def test_vector_path_steps_equal_naive(k):
                 assert D[i, 0] == 7 and D[i, ndp + 1] == 7      # only entries 1..Dp written
             np.testing.assert_array_equal(out, want_out)
             assert list(got) == want_min
+
+
+@pytest.mark.parametrize("win", [(9, 7), (5, 3), (3, 3), (7, 5)])
+@pytest.mark.parametrize("shape", [(1, 40), (13, 1), (31, 57)])
+def test_census_transform_pair_equals_single(win, shape):
+    from stereo.kernels.census import census_transform_pair
+    rng = np.random.default_rng(sum(shape) + win[0])
+    a = rng.integers(0, 256, shape, dtype=np.uint8)
+    b = rng.integers(0, 4096, shape).astype(np.uint16)
+    cl, cr = census_transform_pair(a, b, *win)
+    np.testing.assert_array_equal(cl, census_transform(a, *win))
+    np.testing.assert_array_equal(cr, census_transform(b, *win))
+    assert cl.flags.c_contiguous and cr.flags.c_contiguous
+
+
+def test_census_transform_pair_rejects_different_shapes():
+    from stereo.kernels.census import census_transform_pair
+    with pytest.raises(ValueError, match="shapes differ"):
+        census_transform_pair(np.zeros((4, 5), np.uint8), np.zeros((4, 6), np.uint8), 3, 3)

@@ -72,6 +72,65 @@ def census_transform_padded(padded, win_w, win_h):
     return out
 
 
+@njit(cache=True, inline="always")
+def _census_row(padded, y, win_w, win_h, out_row):
+    """Row ``y`` of :func:`census_transform_padded` into ``out_row`` (same bits)."""
+    rh = win_h // 2
+    rw = win_w // 2
+    w = out_row.shape[0]
+    code = out_row
+    code[:] = 0
+    acc = np.zeros(w, dtype=np.uint8)
+    centre = padded[y + rh, rw:rw + w]
+    count = 0
+    for v in range(win_h):
+        row = padded[y + v]
+        for u in range(win_w):
+            if v == rh and u == rw:
+                continue
+            src = row[u:u + w]
+            for x in range(w):
+                acc[x] = np.uint8((acc[x] << np.uint8(1)) | np.uint8(src[x] < centre[x]))
+            count += 1
+            if count == 8:
+                for x in range(w):
+                    code[x] = (code[x] << np.uint64(8)) | np.uint64(acc[x])
+                    acc[x] = 0
+                count = 0
+    if count > 0:
+        sh = np.uint64(count)
+        for x in range(w):
+            code[x] = (code[x] << sh) | np.uint64(acc[x])
+
+
+@njit(cache=True, parallel=True)
+def census_transform_padded_pair(padded_l, padded_r, win_w, win_h):
+    """Census codes (2, H, W) uint64 of two padded images of one shape (left, right): one
+    parallel loop over the rows of both, so a pair costs one launch and the threads share
+    the 2H rows evenly. Same bits as :func:`census_transform_padded` on each."""
+    h = padded_l.shape[0] - 2 * (win_h // 2)
+    w = padded_l.shape[1] - 2 * (win_w // 2)
+    out = np.empty((2, h, w), dtype=np.uint64)
+    for i in prange(2 * h):
+        if i < h:
+            _census_row(padded_l, i, win_w, win_h, out[0, i])
+        else:
+            _census_row(padded_r, i - h, win_w, win_h, out[1, i - h])
+    return out
+
+
+def census_transform_pair(img_l: np.ndarray, img_r: np.ndarray, win_w: int, win_h: int):
+    """``(census_transform(img_l), census_transform(img_r))`` in one parallel kernel; the
+    images must have the same shape. Each result is a C-contiguous (H, W) uint64 view."""
+    rh, rw = win_h // 2, win_w // 2
+    pads = [np.pad(np.asarray(img, dtype=np.uint16), ((rh, rh), (rw, rw)), mode="edge")
+            for img in (img_l, img_r)]
+    if pads[0].shape != pads[1].shape:
+        raise ValueError(f"census_transform_pair: shapes differ, {img_l.shape} and {img_r.shape}")
+    out = census_transform_padded_pair(pads[0], pads[1], np.int64(win_w), np.int64(win_h))
+    return out[0], out[1]
+
+
 def census_transform(img: np.ndarray, win_w: int, win_h: int) -> np.ndarray:
     """Census codes (H, W) uint64 of a grey image (cast to uint16) for a ``win_w x win_h`` window.
 
