@@ -303,6 +303,10 @@ def test_census_transform_pair_equals_single(win, shape):
     np.testing.assert_array_equal(cl, census_transform(a, *win))
     np.testing.assert_array_equal(cr, census_transform(b, *win))
     assert cl.flags.c_contiguous and cr.flags.c_contiguous
+    a2 = rng.integers(0, 256, shape, dtype=np.uint8)       # both uint8: the narrow-lane kernel
+    cl, cr = census_transform_pair(a, a2, *win)
+    np.testing.assert_array_equal(cl, census_transform(a, *win))
+    np.testing.assert_array_equal(cr, naive.naive_census(a2, *win))
 
 
 def test_census_transform_pair_rejects_different_shapes():

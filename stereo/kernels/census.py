@@ -123,7 +123,9 @@ def census_transform_pair(img_l: np.ndarray, img_r: np.ndarray, win_w: int, win_
     """``(census_transform(img_l), census_transform(img_r))`` in one parallel kernel; the
     images must have the same shape. Each result is a C-contiguous (H, W) uint64 view."""
     rh, rw = win_h // 2, win_w // 2
-    pads = [np.pad(np.asarray(img, dtype=np.uint16), ((rh, rh), (rw, rw)), mode="edge")
+    # uint8 images stay uint8: the comparisons then run on twice as many vector lanes
+    dt = np.uint8 if img_l.dtype == np.uint8 and img_r.dtype == np.uint8 else np.uint16
+    pads = [np.pad(np.asarray(img, dtype=dt), ((rh, rh), (rw, rw)), mode="edge")
             for img in (img_l, img_r)]
     if pads[0].shape != pads[1].shape:
         raise ValueError(f"census_transform_pair: shapes differ, {img_l.shape} and {img_r.shape}")
