@@ -28,53 +28,15 @@ def popcount64(typingctx, x):
     return sig, codegen
 
 
-@njit(cache=True, parallel=True)
-def census_transform_padded(padded, win_w, win_h):
-    """Census codes (H, W) uint64 of a grey uint16 image padded by the half window.
-
-    ``padded`` has ``win_h // 2`` extra rows above and below and ``win_w // 2`` extra
-    columns left and right (see :func:`census_transform`). Bit order: neighbours in
-    raster order (row by row), centre skipped; a bit is 1 when the neighbour is darker
-    than the centre. The loop over x is innermost so that it vectorises.
-    """
-    rh = win_h // 2
-    rw = win_w // 2
-    h = padded.shape[0] - 2 * rh
-    w = padded.shape[1] - 2 * rw
-    out = np.empty((h, w), dtype=np.uint64)
-    for y in prange(h):
-        # Bits are gathered 8 at a time in a uint8 row (the comparisons and shifts then run
-        # on narrow lanes, 4-8x more per vector than uint64) and appended to the codes a
-        # byte at a time; the bit order is the same as one bit at a time.
-        code = np.zeros(w, dtype=np.uint64)
-        acc = np.zeros(w, dtype=np.uint8)
-        centre = padded[y + rh, rw:rw + w]
-        count = 0
-        for v in range(win_h):
-            row = padded[y + v]
-            for u in range(win_w):
-                if v == rh and u == rw:
-                    continue
-                src = row[u:u + w]
-                for x in range(w):
-                    acc[x] = np.uint8((acc[x] << np.uint8(1)) | np.uint8(src[x] < centre[x]))
-                count += 1
-                if count == 8:
-                    for x in range(w):
-                        code[x] = (code[x] << np.uint64(8)) | np.uint64(acc[x])
-                        acc[x] = 0
-                    count = 0
-        if count > 0:
-            sh = np.uint64(count)
-            for x in range(w):
-                code[x] = (code[x] << sh) | np.uint64(acc[x])
-        out[y] = code
-    return out
-
-
 @njit(cache=True, inline="always")
 def _census_row(padded, y, win_w, win_h, out_row):
-    """Row ``y`` of :func:`census_transform_padded` into ``out_row`` (same bits)."""
+    """Row ``y`` of the codes of a padded image into ``out_row`` (uint64, W entries).
+
+    Bits are gathered 8 at a time in a uint8 row (the comparisons and shifts then run on
+    narrow lanes, 4-8x more per vector than uint64) and appended to the codes a byte at a
+    time; the bit order is the same as one bit at a time. The loop over x is innermost so
+    that it vectorises.
+    """
     rh = win_h // 2
     rw = win_w // 2
     w = out_row.shape[0]
@@ -101,6 +63,23 @@ def _census_row(padded, y, win_w, win_h, out_row):
         sh = np.uint64(count)
         for x in range(w):
             code[x] = (code[x] << sh) | np.uint64(acc[x])
+
+
+@njit(cache=True, parallel=True)
+def census_transform_padded(padded, win_w, win_h):
+    """Census codes (H, W) uint64 of a grey uint8 or uint16 image padded by the half window.
+
+    ``padded`` has ``win_h // 2`` extra rows above and below and ``win_w // 2`` extra
+    columns left and right (see :func:`census_transform`). Bit order: neighbours in
+    raster order (row by row), centre skipped; a bit is 1 when the neighbour is darker
+    than the centre. The loop over x is innermost so that it vectorises.
+    """
+    h = padded.shape[0] - 2 * (win_h // 2)
+    w = padded.shape[1] - 2 * (win_w // 2)
+    out = np.empty((h, w), dtype=np.uint64)
+    for y in prange(h):
+        _census_row(padded, y, win_w, win_h, out[y])
+    return out
 
 
 @njit(cache=True, parallel=True)
@@ -134,13 +113,15 @@ def census_transform_pair(img_l: np.ndarray, img_r: np.ndarray, win_w: int, win_
 
 
 def census_transform(img: np.ndarray, win_w: int, win_h: int) -> np.ndarray:
-    """Census codes (H, W) uint64 of a grey image (cast to uint16) for a ``win_w x win_h`` window.
+    """Census codes (H, W) uint64 of a grey image for a ``win_w x win_h`` window (uint8
+    images are compared as uint8, anything else is cast to uint16).
 
     Outside the image the nearest edge pixel is used (replicated border) so border
     pixels still get a code.
     """
     rh, rw = win_h // 2, win_w // 2
-    padded = np.pad(np.asarray(img, dtype=np.uint16), ((rh, rh), (rw, rw)), mode="edge")
+    dt = np.uint8 if img.dtype == np.uint8 else np.uint16
+    padded = np.pad(np.asarray(img, dtype=dt), ((rh, rh), (rw, rw)), mode="edge")
     return census_transform_padded(padded, np.int64(win_w), np.int64(win_h))
 
 
