@@ -82,9 +82,9 @@ from .. import flags
 from .select import lr_column, lr_rule, pixel_rules
 from .census import CHUNK, census_cost_row_at
 from .sgm import BIG, _mark_row_outside, padded_count
-from .sgm_simd import (best_index, path_steps_1, path_steps_1_nt, path_steps_2, path_steps_2_nt,
-                       path_steps_4, path_steps_4_nt, prefetch_row, right_winners_update,
-                       second_best, store_fence)
+from .sgm_simd import (best_index, path_steps_1_s, path_steps_1_s_nt, path_steps_2_s,
+                       path_steps_2_s_nt, path_steps_4_s, path_steps_4_s_nt, prefetch_row,
+                       right_winners_update, second_best, store_fence)
 
 _BORDER = int(flags.BORDER)
 
@@ -97,12 +97,28 @@ _DIRS = {4: (1, 1), 5: (3, 0), 8: (3, 3)}
 
 
 @njit(cache=True, inline="always")
-def _reset(buf):
+def _reset(buf, ndp):
     # a path buffer that makes the next step start the path: zeros (with previous minimum
     # 0, min(L(d), L(d+-1) + P1, 0 + P2) - 0 = 0, so L = C exactly), BIG at both ends
     buf[:] = 0
     buf[0] = BIG
-    buf[buf.shape[0] - 1] = BIG
+    buf[ndp + 1] = BIG
+
+
+@njit(cache=True)
+def _path_buffers(lead, ndp):
+    """Path buffers of shape ``lead + (S,)`` (int16): entries 0 .. ndp + 1 of each, zero
+    with BIG at 0 and ndp + 1, where S (a multiple of 32) puts entry 1 of every buffer on
+    a 64-byte boundary: the steps store 32-lane vectors from entry 1 (an unaligned 64-byte
+    store spans two cache lines)."""
+    stride = (ndp + 2 + 31) // 32 * 32
+    n = 1
+    for e in lead:
+        n *= e
+    flat = np.zeros(n * stride + 32, np.int16)
+    off = ((-(flat.ctypes.data + 2)) // 2) % 32
+    buf = flat[off:off + n * stride].reshape(lead + (stride,))
+    return buf
 
 
 @njit(cache=True)
@@ -122,7 +138,7 @@ def _sweep_row(y, dy, final, dirs, cost_row, guide, p1, p2lut, hb, rb, rm, zero,
     g = guide[y]
     yp = y - dy
     gp = guide[yp] if 0 <= yp < h else guide[y]
-    _reset(hb[1])
+    _reset(hb[1], cost_row.shape[1])
     if final:
         if dy > 0:
             if dirs == 0:
@@ -169,9 +185,11 @@ def _row_walks(sx, stream):
     # the three row walks for a literal sense sx (a compile-time constant: the index
     # arithmetic folds; measured faster than a run-time sense); with ``stream`` the sums
     # go out with non-temporal stores (phase 1: partial sums for the other sweep)
-    step1 = path_steps_1_nt if stream else path_steps_1
-    step2 = path_steps_2_nt if stream else path_steps_2
-    step4 = path_steps_4_nt if stream else path_steps_4
+    # (the _s steps store the BIG sentinel of entry nd + 1 themselves, and read the
+    # horizontal source in a form the store buffer can forward)
+    step1 = path_steps_1_s_nt if stream else path_steps_1_s
+    step2 = path_steps_2_s_nt if stream else path_steps_2_s
+    step4 = path_steps_4_s_nt if stream else path_steps_4_s
     @njit(cache=True)
     def row1(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd):
         w = cost_row.shape[0]
@@ -182,8 +200,7 @@ def _row_walks(sx, stream):
             p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[min(max(x - sx, 0), w - 1)]))]
             hd = hb[hc]
             hmin = step1(cost_row[x], part[x * pmul], out_row[x], (hb[hc ^ 1],), (hd,),
-                                (hmin,), (p2h,), p1)
-            hd[nd + 1] = BIG
+                         (hmin,), (p2h,), p1, nd)
 
 
     @njit(cache=True)
@@ -202,9 +219,7 @@ def _row_walks(sx, stream):
             vd = rb[0, cur, x + 1]
             hmin, m1 = step2(cost_row[x], part[x * pmul], out_row[x],
                                     (hb[hc ^ 1], rb[0, prv, x + 1]), (hd, vd),
-                                    (hmin, rm[0, prv, x + 1]), (p2h, p2v), p1)
-            hd[nd + 1] = BIG
-            vd[nd + 1] = BIG
+                                    (hmin, rm[0, prv, x + 1]), (p2h, p2v), p1, nd)
             rm[0, cur, x + 1] = m1
 
 
@@ -240,11 +255,7 @@ def _row_walks(sx, stream):
                 (hb[hc ^ 1], rb[0, prv, x + 1], rb[1, prv, xa + 1], rb[2, prv, xb + 1]),
                 (hd, vd, ad, bd),
                 (hmin, rm[0, prv, x + 1], rm[1, prv, xa + 1], rm[2, prv, xb + 1]),
-                (p2h, p2v, p2a, p2b), p1)
-            hd[nd + 1] = BIG
-            vd[nd + 1] = BIG
-            ad[nd + 1] = BIG
-            bd[nd + 1] = BIG
+                (p2h, p2v, p2a, p2b), p1, nd)
             rm[0, cur, x + 1] = m1
             rm[1, cur, x + 1] = m2
             rm[2, cur, x + 1] = m3
@@ -401,8 +412,9 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
     grev = np.zeros((2, w + CHUNK), np.int16)
     ctmp = np.empty((2, nd + CHUNK), np.uint8)
     crow = np.empty((2, w if use_volume == 2 else 1, ndp), np.uint8)
-    hb = np.full((2, 2, ndp + 2), BIG, np.int16)   # entries 0 and Dp+1 are never written
-    rb = np.zeros((2, 3, 2, w + 2, ndp + 2), np.int16)
+    hb = _path_buffers((2, 2), ndp)     # entries 0 and Dp+1 are never written
+    hb[:, :, :] = BIG
+    rb = _path_buffers((2, 3, 2, w + 2), ndp)
     rb[:, :, :, :, 0] = BIG
     rb[:, :, :, :, ndp + 1] = BIG
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
