@@ -27,6 +27,7 @@ The caller writes the BIG sentinel at ``t[nd + 1]`` afterwards (as the scalar co
 
 from __future__ import annotations
 
+import os as _os
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -97,7 +98,7 @@ def _shifted_loads(builder, s, j, n):
 
 
 def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs, stream=False, carried=False,
-           nd16=None, pad_out=False):
+           nd16=None):
     # one block of n lanes at disparity j; returns the updated minima accumulators.
     # carried: path 0's source was written by the previous pixel (see _shifted_loads);
     # nd16: store the BIG sentinel of entry nd + 1 with the vector (lane nd - j) instead
@@ -110,8 +111,7 @@ def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs, stream=Fal
     one = ir.Constant(_I64, 1)
     two = ir.Constant(_I64, 2)
     if nd16 is not None:
-        lanes = _lanes(builder, n, j)
-        sent = builder.icmp_unsigned("==", lanes, _splat(builder, nd16, n))
+        sent = builder.icmp_unsigned("==", _lanes(builder, n, j), _splat(builder, nd16, n))
         bigv = ir.Constant(ir.VectorType(_I16, n), [_BIG] * n)
     for p, (s, t, m, jj, acc) in enumerate(zip(srcs, dsts, ms, js, accs)):
         if carried and p == 0:
@@ -128,13 +128,7 @@ def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs, stream=Fal
         new_accs.append(_smin(builder, acc, v) if acc is not None else v)
         total = v if total is None else builder.add(total, v)
     pv = _vload(builder, part, _I16, j, n)
-    total = builder.add(pv, total)
-    if pad_out:
-        # padding cells (k >= nd) of the sums get the sentinel: the selection's
-        # reductions then need not mask them
-        pad = builder.icmp_unsigned(">=", lanes, _splat(builder, nd16, n))
-        total = builder.select(pad, ir.Constant(total.type, [_U16MAX] * n), total)
-    _vstore(builder, total, out, _I16, j, stream)
+    _vstore(builder, builder.add(pv, total), out, _I16, j, stream)
     return new_accs
 
 
@@ -226,7 +220,7 @@ def _make_walk(k, stream=False):
             ndp = cgutils.unpack_tuple(builder, context.make_array(c)(context, builder, c_v).shape, 1)[0]
             big32 = ir.Constant(ir.VectorType(_I16, 32), [_BIG] * 32)
             c32 = ir.Constant(_I64, 32)
-            carried = True
+            carried = not _os.environ.get('NOCARRY')
             entry = builder.block
             wide = builder.append_basic_block("walk.wide")
             narrow = builder.append_basic_block("walk.narrow")
@@ -263,14 +257,14 @@ def _make_walk(k, stream=False):
             builder.branch(head)
             builder.position_at_end(tail)
             fin = _block(builder, 32, last, cp, pp, op, sp, dp, q1, ms, js, aphis, stream,
-                         carried=carried, nd16=nd16, pad_out=not stream)
+                         carried=carried, nd16=nd16)
             rw = [_reduce_smin(builder, a) for a in fin]
             wide_end = builder.block
             builder.branch(done)
             # Dp == 16: one 16-lane block
             builder.position_at_end(narrow)
             r16 = _block(builder, 16, ir.Constant(_I64, 0), cp, pp, op, sp, dp, q1, ms, js,
-                         [None] * k, stream, carried=carried, nd16=nd16, pad_out=not stream)
+                         [None] * k, stream, carried=carried, nd16=nd16)
             rn = [_reduce_smin(builder, v) for v in r16]
             narrow_end = builder.block
             builder.branch(done)
@@ -341,21 +335,10 @@ def _lanes(builder, n, j):
     return builder.add(_splat(builder, builder.trunc(j, _I16), n), _iota(n))
 
 
-def _nd16(context, builder, nd_v, nd):
-    # nd as i16, or None when the caller passes nd=None: the row's padding cells (k >= nd)
-    # already hold the sentinel 65535, so the reductions need not mask them (the sweeps'
-    # final path steps store them so: path_steps_K_s)
-    if isinstance(nd, types.NoneType):
-        return None
-    return builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
-
-
 def _masked_costs(builder, row, j, n, nd16):
     # the block's costs with padding lanes (k >= nd) replaced by the sentinel
     v = _vload(builder, row, _I16, j, n)
     k = _lanes(builder, n, j)
-    if nd16 is None:
-        return v, k
     keep = builder.icmp_unsigned("<", k, _splat(builder, nd16, n))
     return builder.select(keep, v, ir.Constant(v.type, [_U16MAX] * n)), k
 
@@ -479,13 +462,13 @@ def _best_index_ir(builder, rp, ndp, nd16):
 @intrinsic
 def second_best(typingctx, costs, x, nd, kb):
     """Smallest cost of row ``x`` of a uint16 (W, Dp) array among k < nd with
-    |k - kb| > 1 (65535 if none), int64. ``nd=None``: the padding cells hold 65535."""
+    |k - kb| > 1 (65535 if none), int64."""
     sig = types.int64(costs, x, nd, kb)
 
     def codegen(context, builder, signature, args):
         row_v, x_v, nd_v, kb_v = args
         rp, ndp = _row(context, builder, costs, row_v, x_v, x)
-        nd16 = _nd16(context, builder, nd_v, nd)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
         kb64 = context.cast(builder, kb_v, kb, types.int64)
         return _second_best_ir(builder, rp, ndp, nd16, kb64)
 
@@ -503,7 +486,7 @@ def right_winners_update(typingctx, costs, x, nd, rcost, ridx, j0):
     of the keys ``cost << 16 | k`` whatever the order the pixels are folded in. Sentinel
     (65535) and padding cells never update (``ridx`` must be initialised where
     ``rcost`` is not 65535 only). ``rcost``/``ridx`` need ``j0 + Dp``
-    entries. ``nd=None``: the padding cells hold 65535.
+    entries.
     """
     sig = types.void(costs, x, nd, rcost, ridx, j0)
 
@@ -512,7 +495,7 @@ def right_winners_update(typingctx, costs, x, nd, rcost, ridx, j0):
         rp, ndp = _row(context, builder, costs, row_v, x_v, x)
         cp = _ptr(context, builder, rcost, rc_v)
         ip = _ptr(context, builder, ridx, ri_v)
-        nd16 = _nd16(context, builder, nd_v, nd)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
         base = context.cast(builder, j0_v, j0, types.int64)
 
         def s(b, n, j, accs):
@@ -539,15 +522,13 @@ def best_index(typingctx, costs, x, nd):
     """``(best, kb)`` of row ``x`` of a uint16 (W, Dp) array: the smallest cost among
     k < nd and the smallest k holding it (int64 each); best = 65535 when every real cell
     is the sentinel. One pass over uint32 keys ``cost << 16 | k`` (16 lanes): measured
-    twice as fast as a minimum and then a search for its index (two dependent passes).
-    ``nd=None``: the row's padding cells (k >= nd) hold 65535 and are not masked (the same
-    result, fewer operations)."""
+    twice as fast as a minimum and then a search for its index (two dependent passes)."""
     sig = types.UniTuple(types.int64, 2)(costs, x, nd)
 
     def codegen(context, builder, signature, args):
         row_v, x_v, nd_v = args
         rp, ndp = _row(context, builder, costs, row_v, x_v, x)
-        nd16 = _nd16(context, builder, nd_v, nd)
+        nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
         best, kb = _best_index_ir(builder, rp, ndp, nd16)
         return context.make_tuple(builder, signature.return_type, [best, kb])
 

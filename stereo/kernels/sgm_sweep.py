@@ -301,100 +301,77 @@ def _sweep(t, rows_from, rows_to, final, dirs, use_volume, volume, code_l, code_
                        total[y], total[y], nd)
         if final and sel_lo <= y < sel_hi:
             _mark_row_outside(fin[t], min_disparity, nd)
-            # the final steps stored 65535 in the padding cells
-            select_row_u16_padded(fin[t], nd, min_disparity, ratio, subpixel, lr_max_diff,
-                                  disp[y], mask[y], best[y], second[y], lr_dist[y], rwin[t])
+            select_row_u16(fin[t], nd, min_disparity, ratio, subpixel, lr_max_diff, disp[y],
+                           mask[y], best[y], second[y], lr_dist[y], rwin[t])
         y += dy
 
 
-@njit(cache=True, inline="always")
-def _no_nd(nd):
-    return None
+@njit(cache=True)
+def select_row_u16(costs, nd, min_disparity, ratio, subpixel, lr_max_diff, disp, mask, best_out,
+                   second_out, lr_out, rwin):
+    """:func:`stereo.kernels.select.select_row` for a uint16 row (W, Dp) with ``nd`` real
+    disparities (sentinel 65535), same outputs, with 16-bit vector reductions.
 
-
-@njit(cache=True, inline="always")
-def _same_nd(nd):
-    return nd
-
-
-def _make_select(padded):
-    reduction_nd = _no_nd if padded else _same_nd
-
-    @njit(cache=True)
-    def _select_row_u16(costs, nd, min_disparity, ratio, subpixel, lr_max_diff, disp, mask, best_out,
-                       second_out, lr_out, rwin):
-        """:func:`stereo.kernels.select.select_row` for a uint16 row (W, Dp) with ``nd`` real
-        disparities (sentinel 65535), same outputs, with 16-bit vector reductions.
-
-        The per-pixel rules are the shared ones (:func:`~stereo.kernels.select.pixel_rules`,
-        :func:`~stereo.kernels.select.lr_rule`); only the reductions differ
-        (:mod:`stereo.kernels.sgm_simd`): the winner is the smallest cost, ties to the
-        smallest k (as in select_row), the second the smallest cost with ``|k - kb| > 1``,
-        the right image's winners are folded in per left pixel into a cost and an index row
-        (smallest cost, then smallest k). ``rwin``: uint16 scratch (3, W + Dp). The padding
-        cells k >= nd are never read as costs; ``costs`` is not modified.
-        Tested equal to select_row (tests/test_sgm_kernels.py). :func:`select_row_u16_padded`:
-        the same for rows whose padding cells already hold 65535 (the sweeps' final rows), so
-        that the reductions need not mask them.
-        """
-        w = costs.shape[0]
-        ndr = reduction_nd(nd)       # nd for the reductions (None: no masking)
-        sent64 = np.int64(65535)
-        do_lr = lr_max_diff >= 0.0
-        rcost = rwin[0]
-        ridx = rwin[1]
+    The per-pixel rules are the shared ones (:func:`~stereo.kernels.select.pixel_rules`,
+    :func:`~stereo.kernels.select.lr_rule`); only the reductions differ
+    (:mod:`stereo.kernels.sgm_simd`): the winner is the smallest cost, ties to the
+    smallest k (as in select_row), the second the smallest cost with ``|k - kb| > 1``,
+    the right image's winners are folded in per left pixel into a cost and an index row
+    (smallest cost, then smallest k). ``rwin``: uint16 scratch (3, W + Dp). The padding
+    cells k >= nd are never read as costs; ``costs`` is not modified.
+    Tested equal to select_row (tests/test_sgm_kernels.py).
+    """
+    w = costs.shape[0]
+    sent64 = np.int64(65535)
+    do_lr = lr_max_diff >= 0.0
+    rcost = rwin[0]
+    ridx = rwin[1]
+    if do_lr:
+        rcost[:] = 65535
+        # entry w - 1 - x + k holds right column x_r = x - min_disparity - k (reversed, so
+        # that a left pixel's cells update consecutive entries); sentinel cells (outside
+        # the right image) never update
+        # pixels in strides wider than a cost vector: consecutive updates then touch
+        # disjoint entries (pixel x + 1's loads would otherwise overlap x's stores at a
+        # 2-byte offset and wait for them to reach the cache); the result does not
+        # depend on the order
+        stride = costs.shape[1] + 32
+        for x0 in range(min(stride, w)):
+            for x in range(x0, w, stride):
+                right_winners_update(costs, x, nd, rcost, ridx, w - 1 - x)
+    # The reductions run as separate passes over the row: each pixel's chain (minimum,
+    # then the second minimum, which needs the winner's index) is latency-bound, and
+    # independent pixels in a loop of their own overlap (measured faster than one loop).
+    kbs = rwin[2]
+    for x in range(w):
+        best, kb = best_index(costs, x, nd)
+        best_out[x] = best
+        kbs[x] = kb
+    for x in range(w):
+        second_out[x] = second_best(costs, x, nd, np.int64(kbs[x]))
+    for x in range(w):
+        best = np.int64(best_out[x])
+        lr_out[x] = np.nan
+        if best == sent64:
+            disp[x] = np.nan
+            mask[x] = _BORDER
+            second_out[x] = sent64
+            continue
+        kb = np.int64(kbs[x])
+        second = np.int64(second_out[x])
+        cm = np.int64(costs[x, kb - 1]) if kb > 0 else sent64
+        cp = np.int64(costs[x, kb + 1]) if kb < nd - 1 else sent64
+        d, m = pixel_rules(best, second, kb, cm, cp, nd, sent64, ratio, subpixel, min_disparity)
         if do_lr:
-            rcost[:] = 65535
-            # entry w - 1 - x + k holds right column x_r = x - min_disparity - k (reversed, so
-            # that a left pixel's cells update consecutive entries); sentinel cells (outside
-            # the right image) never update
-            # pixels in strides wider than a cost vector: consecutive updates then touch
-            # disjoint entries (pixel x + 1's loads would otherwise overlap x's stores at a
-            # 2-byte offset and wait for them to reach the cache); the result does not
-            # depend on the order
-            stride = costs.shape[1] + 32
-            for x0 in range(min(stride, w)):
-                for x in range(x0, w, stride):
-                    right_winners_update(costs, x, ndr, rcost, ridx, w - 1 - x)
-        # The reductions run as separate passes over the row: each pixel's chain (minimum,
-        # then the second minimum, which needs the winner's index) is latency-bound, and
-        # independent pixels in a loop of their own overlap (measured faster than one loop).
-        kbs = rwin[2]
-        for x in range(w):
-            best, kb = best_index(costs, x, ndr)
-            best_out[x] = best
-            kbs[x] = kb
-        for x in range(w):
-            second_out[x] = second_best(costs, x, ndr, np.int64(kbs[x]))
-        for x in range(w):
-            best = np.int64(best_out[x])
-            lr_out[x] = np.nan
-            if best == sent64:
-                disp[x] = np.nan
-                mask[x] = _BORDER
-                second_out[x] = sent64
-                continue
-            kb = np.int64(kbs[x])
-            second = np.int64(second_out[x])
-            cm = np.int64(costs[x, kb - 1]) if kb > 0 else sent64
-            cp = np.int64(costs[x, kb + 1]) if kb < nd - 1 else sent64
-            d, m = pixel_rules(best, second, kb, cm, cp, nd, sent64, ratio, subpixel, min_disparity)
-            if do_lr:
-                xr = lr_column(x, d)
-                if 0 <= xr < w:
-                    e = w - 1 - xr - min_disparity
-                    if 0 <= e < rcost.shape[0] and rcost[e] != 65535:
-                        dist, bit = lr_rule(d, np.int64(ridx[e]), min_disparity, lr_max_diff)
-                        lr_out[x] = dist
-                        m |= bit
-            mask[x] = m
-            disp[x] = np.nan if m != 0 else d
-
-    return _select_row_u16
-
-
-select_row_u16 = _make_select(False)
-select_row_u16_padded = _make_select(True)
+            xr = lr_column(x, d)
+            if 0 <= xr < w:
+                e = w - 1 - xr - min_disparity
+                if 0 <= e < rcost.shape[0] and rcost[e] != 65535:
+                    dist, bit = lr_rule(d, np.int64(ridx[e]), min_disparity, lr_max_diff)
+                    lr_out[x] = dist
+                    m |= bit
+        mask[x] = m
+        disp[x] = np.nan if m != 0 else d
 
 
 @njit(cache=True, inline="always")
