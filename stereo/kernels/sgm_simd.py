@@ -127,8 +127,9 @@ def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs, stream=Fal
                 builder.add(j, one))
         new_accs.append(_smin(builder, acc, v) if acc is not None else v)
         total = v if total is None else builder.add(total, v)
-    pv = _vload(builder, part, _I16, j, n)
-    _vstore(builder, builder.add(pv, total), out, _I16, j, stream)
+    if part is not None:
+        total = builder.add(_vload(builder, part, _I16, j, n), total)
+    _vstore(builder, total, out, _I16, j, stream)
     return new_accs
 
 
@@ -206,7 +207,8 @@ def _make_walk(k, stream=False):
         def codegen(context, builder, signature, args):
             c_v, part_v, out_v, srcs_v, dsts_v, mins_v, p2s_v, p1_v, nd_v = args
             cp = _ptr(context, builder, c, c_v)
-            pp = _ptr(context, builder, part, part_v)
+            # streamed (phase 1): out = the sum of the paths, ``part`` is not read
+            pp = None if stream else _ptr(context, builder, part, part_v)
             op = _ptr(context, builder, out, out_v)
             sp = [_ptr(context, builder, srcs[i], builder.extract_value(srcs_v, i)) for i in range(k)]
             dp = [_ptr(context, builder, dsts[i], builder.extract_value(dsts_v, i)) for i in range(k)]

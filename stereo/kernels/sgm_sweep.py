@@ -194,14 +194,14 @@ def _row_walks(sx, stream):
     def row1(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd):
         w = cost_row.shape[0]
         hmin = np.int16(0)
+        h0 = hb[0]
+        h1 = hb[1]
         for i in range(w):
             x = i if sx > 0 else w - 1 - i
-            hc = i & 1
             p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[min(max(x - sx, 0), w - 1)]))]
-            hd = hb[hc]
-            hmin = step1(cost_row[x], part[x * pmul], out_row[x], (hb[hc ^ 1],), (hd,),
-                         (hmin,), (p2h,), p1, nd)
-
+            hs, hd = (h0, h1) if i & 1 else (h1, h0)
+            hmin = step1(cost_row[x], part[x * pmul], out_row[x], (hs,), (hd,), (hmin,), (p2h,),
+                         p1, nd)
 
     @njit(cache=True)
     def row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
@@ -209,19 +209,23 @@ def _row_walks(sx, stream):
         cur = y & 1
         prv = cur ^ 1
         hmin = np.int16(0)
+        # the row's buffers as views taken once (per pixel, multi-dimensional indexing
+        # recomputed every address from the array strides)
+        h0 = hb[0]
+        h1 = hb[1]
+        vc = rb[0, cur]
+        vp = rb[0, prv]
+        mvc = rm[0, cur]
+        mvp = rm[0, prv]
         for i in range(w):
             x = i if sx > 0 else w - 1 - i
-            hc = i & 1
             gx = np.int32(g[x])
             p2h = p2lut[abs(gx - np.int32(g[min(max(x - sx, 0), w - 1)]))]
             p2v = p2lut[abs(gx - np.int32(gp[x]))]
-            hd = hb[hc]
-            vd = rb[0, cur, x + 1]
-            hmin, m1 = step2(cost_row[x], part[x * pmul], out_row[x],
-                                    (hb[hc ^ 1], rb[0, prv, x + 1]), (hd, vd),
-                                    (hmin, rm[0, prv, x + 1]), (p2h, p2v), p1, nd)
-            rm[0, cur, x + 1] = m1
-
+            hs, hd = (h0, h1) if i & 1 else (h1, h0)
+            hmin, m1 = step2(cost_row[x], part[x * pmul], out_row[x], (hs, vp[x + 1]),
+                             (hd, vc[x + 1]), (hmin, mvp[x + 1]), (p2h, p2v), p1, nd)
+            mvc[x + 1] = m1
 
     @njit(cache=True)
     def row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
@@ -229,36 +233,47 @@ def _row_walks(sx, stream):
         cur = y & 1
         prv = cur ^ 1
         hmin = np.int16(0)
+        h0 = hb[0]
+        h1 = hb[1]
+        vc = rb[0, cur]
+        ac = rb[1, cur]
+        bc = rb[2, cur]
+        vp = rb[0, prv]
+        ap = rb[1, prv]
+        bp = rb[2, prv]
+        mvc = rm[0, cur]
+        mac = rm[1, cur]
+        mbc = rm[2, cur]
+        mvp = rm[0, prv]
+        mapv = rm[1, prv]
+        mbp = rm[2, prv]
         for i in range(w):
             x = i if sx > 0 else w - 1 - i
             if i + _AHEAD < w:
                 # the cost and partial-sum rows come from memory: fetch a few pixels ahead
+                # (phase 1 reads no partial sums and streams its output)
                 xf = x + _AHEAD * sx
                 prefetch_row(cost_row, xf)
-                prefetch_row(part, xf * pmul)
                 if not stream:
+                    prefetch_row(part, xf * pmul)
                     prefetch_row(out_row, xf)
             xa = x - sx                     # diagonal a comes from (y - dy, xa), b from (y - dy, xb)
             xb = x + sx
-            hc = i & 1
             gx = np.int32(g[x])
             p2h = p2lut[abs(gx - np.int32(g[min(max(xa, 0), w - 1)]))]
             p2v = p2lut[abs(gx - np.int32(gp[x]))]
             p2a = p2lut[abs(gx - np.int32(gp[min(max(xa, 0), w - 1)]))]
             p2b = p2lut[abs(gx - np.int32(gp[min(max(xb, 0), w - 1)]))]
-            hd = hb[hc]
-            vd = rb[0, cur, x + 1]
-            ad = rb[1, cur, x + 1]
-            bd = rb[2, cur, x + 1]
+            hs, hd = (h0, h1) if i & 1 else (h1, h0)
             hmin, m1, m2, m3 = step4(
                 cost_row[x], part[x * pmul], out_row[x],
-                (hb[hc ^ 1], rb[0, prv, x + 1], rb[1, prv, xa + 1], rb[2, prv, xb + 1]),
-                (hd, vd, ad, bd),
-                (hmin, rm[0, prv, x + 1], rm[1, prv, xa + 1], rm[2, prv, xb + 1]),
+                (hs, vp[x + 1], ap[xa + 1], bp[xb + 1]),
+                (hd, vc[x + 1], ac[x + 1], bc[x + 1]),
+                (hmin, mvp[x + 1], mapv[xa + 1], mbp[xb + 1]),
                 (p2h, p2v, p2a, p2b), p1, nd)
-            rm[0, cur, x + 1] = m1
-            rm[1, cur, x + 1] = m2
-            rm[2, cur, x + 1] = m3
+            mvc[x + 1] = m1
+            mac[x + 1] = m2
+            mbc[x + 1] = m3
 
     return row1, row2, row4
 
