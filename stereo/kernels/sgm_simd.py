@@ -27,7 +27,6 @@ The caller writes the BIG sentinel at ``t[nd + 1]`` afterwards (as the scalar co
 
 from __future__ import annotations
 
-import os as _os
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -222,7 +221,7 @@ def _make_walk(k, stream=False):
             ndp = cgutils.unpack_tuple(builder, context.make_array(c)(context, builder, c_v).shape, 1)[0]
             big32 = ir.Constant(ir.VectorType(_I16, 32), [_BIG] * 32)
             c32 = ir.Constant(_I64, 32)
-            carried = not _os.environ.get('NOCARRY')
+            carried = True       # path 0's source is the previous pixel's destination
             entry = builder.block
             wide = builder.append_basic_block("walk.wide")
             narrow = builder.append_basic_block("walk.narrow")
