@@ -1,7 +1,9 @@
 """Explicit vector code (LLVM IR emitted through Numba intrinsics) for the SGM sweeps.
 
 Three parts, each bit-identical to the scalar loops it replaces (tests compare them with
-NumPy twins): the fused path steps (:func:`path_steps_1`, ``_2``, ``_4``), the selection
+NumPy twins): the fused path steps (:func:`path_steps_1`, ``_2``, ``_4``; the row walks
+use their ``_s`` form, which also stores the sentinel and reads the horizontal source
+in a store-forwardable way), the selection
 reductions of one pixel's uint16 cost vector (:func:`best_index`, :func:`second_best`,
 :func:`right_winners_update`) and a row prefetch hint (:func:`prefetch_row`).
 

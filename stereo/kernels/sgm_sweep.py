@@ -43,8 +43,10 @@ Memory traffic per cell (one disparity of one pixel; the H x W x Dp volumes):
 * cost volume: written once (phase 1), read once (phase 2): 2 bytes;
 * sum volume: written once (phase 1), read once (phase 2): 4 bytes;
 * nothing else scales with H * W * D: census codes and gradients are 20 bytes per
-  *pixel*; path buffers are ``3 * 2 * (W + 2) * (Dp + 2) * 2`` bytes per sweep (480 KiB
-  at W = 640, Dp = 64: they stay in the 2 MiB L2 of each core).
+  *pixel*; path buffers are ``3 * 2 * (W + 2) * S * 2`` bytes per sweep, S = Dp + 2
+  rounded up to 32 entries so that the steps' 64-byte stores are aligned (740 KiB at
+  W = 640, Dp = 64; they mostly stay in each core's L2; measured ~2 % faster than S = Dp + 2
+  at 640x480 D = 64).
 
 Floor on this machine (2 cores, AMD EPYC with AVX-512, about 25 GB/s DRAM bandwidth):
 6 B/cell / 25 GB/s = 0.24 ns per cell, i.e. 4.2 Gcells/s for the whole machine: the 10
@@ -57,18 +59,22 @@ read-modify-written three times) moves at least 1 + 4 + 2 + 3 * 4 = 19 B/cell: a
 0.18 s for the 10 scenes.
 
 Reached (single thread, process CPU time, Adirondack-Q 718x496, D = 80, per cell, time
-stamps per stage in a debug build): census cost 0.25 ns (0.15-0.18 ns of it compute, the
-rest writing the cost volume), the two sweeps' path steps 0.66 ns (0.08 ns per path and
-cell), selection 0.29 ns: 1.29 ns per cell for the whole kernel (was 1.9 ns before the
-explicit vector steps and reductions, same machine and hour), some 5x the memory floor;
-640x480 D = 64: 1.39 ns per cell (was 2.08). Still compute-bound: a 32-lane block of the
-four fused paths is ~45 vector instructions (14 of them loads), and per pixel there
-remain ~100 scalar instructions (P2 look-ups, buffer addresses, four horizontal minima),
-about a third of the step time at D = 64. The selection is per pixel three reductions
-(one over 32-bit keys for the winner and its index, the second best, the right image's
-winners) plus the scalar rules. Two threads: the sweeps are balanced (phase 1 census +
-steps, phase 2 steps + selection, the upward sweep within ~10 % of the downward one);
-whole pipeline: see the README speed table.
+stamps per stage in a debug build, session 14): census cost 0.25 ns (0.15-0.18 ns of it
+compute, the rest writing the cost volume), the two sweeps' path steps 0.66 ns (0.08 ns
+per path and cell), selection 0.29 ns: 1.29 ns per cell for the whole kernel (was 1.9 ns
+before the explicit vector steps and reductions), some 5x the memory floor. Since then
+the row walks take their row buffers as views once per row, the steps store the sentinel
+with the vector and phase 1 no longer reads a zero partial-sum row (kernel alone, median
+CPU of 25 runs, 5 alternated pairs: 1.25 -> 1.20 ns per cell; 640x480 D = 64: 1.44 ->
+1.31). Still compute-bound: a 32-lane block of the four fused paths is ~40 vector
+instructions, and the in-cache row walk costs ~6 ns per pixel plus ~5.7 ns per 32-lane
+block (D = 16 ... 256), whose vector operations run at about 2 per cycle here (removing
+loads, the minima accumulators or the loop-carried path minimum changed little;
+removing the three row-buffer stores saved ~10 %). The selection is per pixel three
+reductions (one over 32-bit keys for the winner and its index, the second best, the
+right image's winners) plus the scalar rules. Two threads: the sweeps are balanced
+(phase 1 census + steps, phase 2 steps + selection, the upward sweep within ~10 % of the
+downward one); whole pipeline: see the README speed table.
 """
 
 from __future__ import annotations
