@@ -297,7 +297,9 @@ path_steps_4_nt = intrinsic(_make(4, True))
 # path_steps_K_s(..., p1, nd) (and _s_nt): the same for the row walks, where path 0 is the
 # horizontal one (its source is the previous pixel's destination) and every destination
 # gets its BIG sentinel at entry nd + 1 stored with the vector (no store left to the
-# caller; the returned minima still include the computed value of that entry)
+# caller; the returned minima still include the computed value of that entry). Needs
+# Dp - 32 <= nd <= Dp (only the last 32-lane block stores the sentinel; the sweeps pad
+# to a multiple of 16). _s_nt: out = the sum of the paths, ``part`` is not read.
 path_steps_1_s = intrinsic(_make_walk(1))
 path_steps_2_s = intrinsic(_make_walk(2))
 path_steps_4_s = intrinsic(_make_walk(4))

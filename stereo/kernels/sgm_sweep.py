@@ -87,12 +87,17 @@ from numba import njit, prange
 from .. import flags
 from .select import lr_column, lr_rule, pixel_rules
 from .census import CHUNK, census_cost_row_at
-from .sgm import BIG, _mark_row_outside, padded_count
+from .sgm import BIG, DISPARITY_ALIGN, _mark_row_outside, padded_count
 from .sgm_simd import (best_index, path_steps_1_s, path_steps_1_s_nt, path_steps_2_s,
                        path_steps_2_s_nt, path_steps_4_s, path_steps_4_s_nt, prefetch_row,
                        right_winners_update, second_best, store_fence)
 
 _BORDER = int(flags.BORDER)
+
+# the walk steps (sgm_simd.path_steps_K_s) store the sentinel of entry nd + 1 in their
+# last 32-lane block only: the padded count may exceed nd by at most 32
+if DISPARITY_ALIGN > 32:
+    raise RuntimeError("sgm_sweep needs DISPARITY_ALIGN <= 32 (path_steps_K_s sentinel)")
 
 SWEEP_PATHS = (4, 5, 8)
 """Path counts the sweep kernel implements (16 paths use :mod:`stereo.kernels.sgm`)."""
