@@ -634,3 +634,21 @@ def naive_speckle_mask(disp, max_size, max_diff):
                 for y, x in region:
                     out[y, x] = True
     return out
+
+
+# ---------------------------------------------------------------- row-walk path step (s15-walk)
+def naive_walk_path_steps(c, part, srcs, mins, p2s, p1, nd, stream):
+    """Twin of :func:`stereo.kernels.sgm_simd.path_steps_4_s` (and _1, _2, ``_s_nt``).
+
+    As :func:`naive_path_steps`, and then each new buffer gets the BIG sentinel at entry
+    nd + 1 (when nd < Dp: the kernel stores it with the vector); ``stream`` (the ``_nt``
+    variants): ``out`` is the sum of the paths alone (``part`` is not read). Returns the
+    buffers' entries 1..Dp, ``out`` and the minima (taken before the sentinel is written).
+    """
+    new, out, mins_out = naive_path_steps(c, np.zeros_like(part) if stream else part, srcs, mins,
+                                          p2s, p1)
+    ndp = len(c)
+    for v in new:
+        if nd < ndp:
+            v[nd] = 16383      # entry nd + 1 of the buffer
+    return new, out, mins_out

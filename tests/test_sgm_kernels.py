@@ -313,3 +313,46 @@ def test_census_transform_pair_rejects_different_shapes():
     from stereo.kernels.census import census_transform_pair
     with pytest.raises(ValueError, match="shapes differ"):
         census_transform_pair(np.zeros((4, 5), np.uint8), np.zeros((4, 6), np.uint8), 3, 3)
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+@pytest.mark.parametrize("stream", [False, True])
+def test_walk_path_steps_equal_naive(k, stream):
+    # the row walks' steps: sentinel stored with the vector, a last 32-lane block that
+    # overlaps the previous one when Dp is an odd multiple of 16, the horizontal source
+    # read from one load and its edges; every width class and nd = Dp, Dp - 1, Dp - 15
+    from numba import njit
+    from stereo.kernels import sgm_simd
+    name = f"path_steps_{k}_s" + ("_nt" if stream else "")
+    fn = getattr(sgm_simd, name)
+
+    @njit
+    def run(c, part, out, S, D, ms, p2, p1, nd):
+        if k == 1:
+            return (fn(c, part, out, (S[0],), (D[0],), (ms[0],), (p2[0],), p1, nd),)
+        if k == 2:
+            return fn(c, part, out, (S[0], S[1]), (D[0], D[1]), (ms[0], ms[1]), (p2[0], p2[1]), p1,
+                      nd)
+        return fn(c, part, out, (S[0], S[1], S[2], S[3]), (D[0], D[1], D[2], D[3]),
+                  (ms[0], ms[1], ms[2], ms[3]), (p2[0], p2[1], p2[2], p2[3]), p1, nd)
+
+    rng = np.random.default_rng(40 + k + 10 * stream)
+    for ndp in (16, 32, 48, 80, 96, 208):
+        for nd in (ndp, ndp - 1, ndp - 15):
+            for lo in (0, -32768):
+                c = rng.integers(0, 256, (1, ndp)).astype(np.uint8)
+                S = rng.integers(lo, int(BIG) + 1, (k, ndp + 2)).astype(np.int16)
+                S[:, 0] = BIG
+                ms = rng.integers(-3000, 3000, k).astype(np.int16)
+                p2 = rng.integers(0, 3000, k).astype(np.int32)
+                part = rng.integers(0, 65536, (1, ndp)).astype(np.uint16)
+                D = np.full((k, ndp + 2), 7, np.int16)
+                out = np.zeros((1, ndp), np.uint16)
+                got = run(c[0], part[0], out[0], S, D, ms, p2, np.int32(11), np.int64(nd))
+                new, want_out, want_min = naive.naive_walk_path_steps(c[0], part[0], S, ms, p2, 11,
+                                                                      nd, stream)
+                for i in range(k):
+                    np.testing.assert_array_equal(D[i, 1:ndp + 1], new[i])
+                    assert D[i, 0] == 7 and D[i, ndp + 1] == 7      # only entries 1..Dp written
+                np.testing.assert_array_equal(out[0], want_out)
+                assert list(got) == want_min

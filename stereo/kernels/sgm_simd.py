@@ -1,7 +1,9 @@
 """Explicit vector code (LLVM IR emitted through Numba intrinsics) for the SGM sweeps.
 
 Three parts, each bit-identical to the scalar loops it replaces (tests compare them with
-NumPy twins): the fused path steps (:func:`path_steps_1`, ``_2``, ``_4``), the selection
+NumPy twins): the fused path steps (:func:`path_steps_1`, ``_2``, ``_4``; the row walks
+use their ``_s`` form, which also stores the sentinel and reads the horizontal source
+in a store-forwardable way), the selection
 reductions of one pixel's uint16 cost vector (:func:`best_index`, :func:`second_best`,
 :func:`right_winners_update`) and a row prefetch hint (:func:`prefetch_row`).
 
@@ -78,26 +80,57 @@ def _reduce_smin(builder, v):
     return builder.call(fn, [v])
 
 
-def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs, stream=False):
-    # one block of n lanes at disparity j; returns the updated minima accumulators
+def _shifted_loads(builder, s, j, n):
+    # s[j .. j+n), s[j+1 ..), s[j+2 ..) built from one vector load at j + 1 (the exact
+    # extent of the previous pixel's store there) and two scalar loads at its edges, for a
+    # source written by the previous step: vector loads that straddle two earlier vector
+    # stores cannot be forwarded from the store buffer and wait for the stores to commit
+    one = ir.Constant(_I64, 1)
+    s1 = _vload(builder, s, _I16, builder.add(j, one), n)
+    vt = s1.type
+    ld = lambda i: builder.load(builder.gep(s, [i], inbounds=True, source_etype=_I16), typ=_I16)
+    lo = builder.insert_element(ir.Constant(vt, ir.Undefined), ld(j), ir.Constant(_I64, 0))
+    hi = builder.insert_element(ir.Constant(vt, ir.Undefined),
+                                ld(builder.add(j, ir.Constant(_I64, n + 1))), ir.Constant(_I64, 0))
+    i32v = ir.VectorType(ir.IntType(32), n)
+    s0 = builder.shuffle_vector(lo, s1, ir.Constant(i32v, [0] + [n + i for i in range(n - 1)]))
+    s2 = builder.shuffle_vector(s1, hi, ir.Constant(i32v, [i + 1 for i in range(n)]))
+    return s0, s1, s2
+
+
+def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs, stream=False, carried=False,
+           nd16=None):
+    # one block of n lanes at disparity j; returns the updated minima accumulators.
+    # carried: path 0's source was written by the previous pixel (see _shifted_loads);
+    # nd16: store the BIG sentinel of entry nd + 1 with the vector (lane nd - j) instead
+    # of leaving it to the caller (a scalar store inside a vector that the next step
+    # loads whole would not be forwarded either); minima and sums use the computed value
     q1v = _splat(builder, q1, n)
     cj = builder.zext(_vload(builder, c, _I8, j, n), ir.VectorType(_I16, n))
     total = None
     new_accs = []
     one = ir.Constant(_I64, 1)
     two = ir.Constant(_I64, 2)
-    for s, t, m, jj, acc in zip(srcs, dsts, ms, js, accs):
-        s0 = _vload(builder, s, _I16, j, n)
-        s1 = _vload(builder, s, _I16, builder.add(j, one), n)
-        s2 = _vload(builder, s, _I16, builder.add(j, two), n)
+    if nd16 is not None:
+        sent = builder.icmp_unsigned("==", _lanes(builder, n, j), _splat(builder, nd16, n))
+        bigv = ir.Constant(ir.VectorType(_I16, n), [_BIG] * n)
+    for p, (s, t, m, jj, acc) in enumerate(zip(srcs, dsts, ms, js, accs)):
+        if carried and p == 0:
+            s0, s1, s2 = _shifted_loads(builder, s, j, n)
+        else:
+            s0 = _vload(builder, s, _I16, j, n)
+            s1 = _vload(builder, s, _I16, builder.add(j, one), n)
+            s2 = _vload(builder, s, _I16, builder.add(j, two), n)
         x = builder.add(_smin(builder, s0, s2), q1v)
         v = _smin(builder, _smin(builder, s1, x), _splat(builder, jj, n))
         v = builder.add(builder.sub(v, _splat(builder, m, n)), cj)
-        _vstore(builder, v, t, _I16, builder.add(j, one))
+        _vstore(builder, v if nd16 is None else builder.select(sent, bigv, v), t, _I16,
+                builder.add(j, one))
         new_accs.append(_smin(builder, acc, v) if acc is not None else v)
         total = v if total is None else builder.add(total, v)
-    pv = _vload(builder, part, _I16, j, n)
-    _vstore(builder, builder.add(pv, total), out, _I16, j, stream)
+    if part is not None:
+        total = builder.add(_vload(builder, part, _I16, j, n), total)
+    _vstore(builder, total, out, _I16, j, stream)
     return new_accs
 
 
@@ -166,6 +199,94 @@ def _make(k, stream=False):
     return impl
 
 
+def _make_walk(k, stream=False):
+    # the path steps of the row walks (path 0 horizontal); see path_steps_K_s below
+    def impl(typingctx, c, part, out, srcs, dsts, mins, p2s, p1, nd):
+        ret = types.int16 if k == 1 else types.UniTuple(types.int16, k)
+        sig = ret(c, part, out, srcs, dsts, mins, p2s, p1, nd)
+
+        def codegen(context, builder, signature, args):
+            c_v, part_v, out_v, srcs_v, dsts_v, mins_v, p2s_v, p1_v, nd_v = args
+            cp = _ptr(context, builder, c, c_v)
+            # streamed (phase 1): out = the sum of the paths, ``part`` is not read
+            pp = None if stream else _ptr(context, builder, part, part_v)
+            op = _ptr(context, builder, out, out_v)
+            sp = [_ptr(context, builder, srcs[i], builder.extract_value(srcs_v, i)) for i in range(k)]
+            dp = [_ptr(context, builder, dsts[i], builder.extract_value(dsts_v, i)) for i in range(k)]
+            ms = [builder.trunc(context.cast(builder, builder.extract_value(mins_v, i), mins[i],
+                                             types.int64), _I16) for i in range(k)]
+            p2 = [builder.trunc(context.cast(builder, builder.extract_value(p2s_v, i), p2s[i],
+                                             types.int64), _I16) for i in range(k)]
+            js = [builder.add(m, q) for m, q in zip(ms, p2)]
+            q1 = builder.trunc(context.cast(builder, p1_v, p1, types.int64), _I16)
+            nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
+            ndp = cgutils.unpack_tuple(builder, context.make_array(c)(context, builder, c_v).shape, 1)[0]
+            big32 = ir.Constant(ir.VectorType(_I16, 32), [_BIG] * 32)
+            c32 = ir.Constant(_I64, 32)
+            carried = True       # path 0's source is the previous pixel's destination
+            entry = builder.block
+            wide = builder.append_basic_block("walk.wide")
+            narrow = builder.append_basic_block("walk.narrow")
+            done = builder.append_basic_block("walk.done")
+            builder.cbranch(builder.icmp_unsigned("<", ndp, c32), narrow, wide)
+            # Dp >= 32: 32-lane blocks at 0, 32, ... below Dp - 32, then one at Dp - 32
+            # (overlapping the previous one when Dp is an odd multiple of 16: the sources
+            # are not destinations and out = part + sum, so recomputed lanes store the same
+            # values, and the minima do not change). Only that last block can hold the
+            # sentinel entry nd + 1 (Dp - 16 < nd <= Dp), and one reduction per path
+            # remains (a separate 16-lane block cost as much as a 32-lane one, plus its
+            # own reductions).
+            builder.position_at_end(wide)
+            last = builder.sub(ndp, c32)
+            head = builder.append_basic_block("walk.head")
+            body = builder.append_basic_block("walk.body")
+            tail = builder.append_basic_block("walk.tail")
+            builder.branch(head)
+            builder.position_at_end(head)
+            jphi = builder.phi(_I64)
+            jphi.add_incoming(ir.Constant(_I64, 0), wide)
+            aphis = []
+            for i in range(k):
+                a = builder.phi(big32.type)
+                a.add_incoming(big32, wide)
+                aphis.append(a)
+            builder.cbranch(builder.icmp_unsigned("<", jphi, last), body, tail)
+            builder.position_at_end(body)
+            new = _block(builder, 32, jphi, cp, pp, op, sp, dp, q1, ms, js, aphis, stream,
+                         carried=carried)
+            jphi.add_incoming(builder.add(jphi, c32), builder.block)
+            for a, v in zip(aphis, new):
+                a.add_incoming(v, builder.block)
+            builder.branch(head)
+            builder.position_at_end(tail)
+            fin = _block(builder, 32, last, cp, pp, op, sp, dp, q1, ms, js, aphis, stream,
+                         carried=carried, nd16=nd16)
+            rw = [_reduce_smin(builder, a) for a in fin]
+            wide_end = builder.block
+            builder.branch(done)
+            # Dp == 16: one 16-lane block
+            builder.position_at_end(narrow)
+            r16 = _block(builder, 16, ir.Constant(_I64, 0), cp, pp, op, sp, dp, q1, ms, js,
+                         [None] * k, stream, carried=carried, nd16=nd16)
+            rn = [_reduce_smin(builder, v) for v in r16]
+            narrow_end = builder.block
+            builder.branch(done)
+            builder.position_at_end(done)
+            out_vals = []
+            for a, b in zip(rw, rn):
+                phi = builder.phi(_I16)
+                phi.add_incoming(a, wide_end)
+                phi.add_incoming(b, narrow_end)
+                out_vals.append(phi)
+            if k == 1:
+                return out_vals[0]
+            return context.make_tuple(builder, ret, out_vals)
+
+        return sig, codegen
+
+    return impl
+
+
 path_steps_1 = intrinsic(_make(1))
 path_steps_2 = intrinsic(_make(2))
 path_steps_4 = intrinsic(_make(4))
@@ -173,6 +294,18 @@ path_steps_4 = intrinsic(_make(4))
 path_steps_1_nt = intrinsic(_make(1, True))
 path_steps_2_nt = intrinsic(_make(2, True))
 path_steps_4_nt = intrinsic(_make(4, True))
+# path_steps_K_s(..., p1, nd) (and _s_nt): the same for the row walks, where path 0 is the
+# horizontal one (its source is the previous pixel's destination) and every destination
+# gets its BIG sentinel at entry nd + 1 stored with the vector (no store left to the
+# caller; the returned minima still include the computed value of that entry). Needs
+# Dp - 32 <= nd <= Dp (only the last 32-lane block stores the sentinel; the sweeps pad
+# to a multiple of 16). _s_nt: out = the sum of the paths, ``part`` is not read.
+path_steps_1_s = intrinsic(_make_walk(1))
+path_steps_2_s = intrinsic(_make_walk(2))
+path_steps_4_s = intrinsic(_make_walk(4))
+path_steps_1_s_nt = intrinsic(_make_walk(1, True))
+path_steps_2_s_nt = intrinsic(_make_walk(2, True))
+path_steps_4_s_nt = intrinsic(_make_walk(4, True))
 
 
 @intrinsic

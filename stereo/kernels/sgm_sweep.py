@@ -43,8 +43,10 @@ Memory traffic per cell (one disparity of one pixel; the H x W x Dp volumes):
 * cost volume: written once (phase 1), read once (phase 2): 2 bytes;
 * sum volume: written once (phase 1), read once (phase 2): 4 bytes;
 * nothing else scales with H * W * D: census codes and gradients are 20 bytes per
-  *pixel*; path buffers are ``3 * 2 * (W + 2) * (Dp + 2) * 2`` bytes per sweep (480 KiB
-  at W = 640, Dp = 64: they stay in the 2 MiB L2 of each core).
+  *pixel*; path buffers are ``3 * 2 * (W + 2) * S * 2`` bytes per sweep, S = Dp + 2
+  rounded up to 32 entries so that the steps' 64-byte stores are aligned (740 KiB at
+  W = 640, Dp = 64; they mostly stay in each core's L2; measured ~2 % faster than S = Dp + 2
+  at 640x480 D = 64).
 
 Floor on this machine (2 cores, AMD EPYC with AVX-512, about 25 GB/s DRAM bandwidth):
 6 B/cell / 25 GB/s = 0.24 ns per cell, i.e. 4.2 Gcells/s for the whole machine: the 10
@@ -57,18 +59,22 @@ read-modify-written three times) moves at least 1 + 4 + 2 + 3 * 4 = 19 B/cell: a
 0.18 s for the 10 scenes.
 
 Reached (single thread, process CPU time, Adirondack-Q 718x496, D = 80, per cell, time
-stamps per stage in a debug build): census cost 0.25 ns (0.15-0.18 ns of it compute, the
-rest writing the cost volume), the two sweeps' path steps 0.66 ns (0.08 ns per path and
-cell), selection 0.29 ns: 1.29 ns per cell for the whole kernel (was 1.9 ns before the
-explicit vector steps and reductions, same machine and hour), some 5x the memory floor;
-640x480 D = 64: 1.39 ns per cell (was 2.08). Still compute-bound: a 32-lane block of the
-four fused paths is ~45 vector instructions (14 of them loads), and per pixel there
-remain ~100 scalar instructions (P2 look-ups, buffer addresses, four horizontal minima),
-about a third of the step time at D = 64. The selection is per pixel three reductions
-(one over 32-bit keys for the winner and its index, the second best, the right image's
-winners) plus the scalar rules. Two threads: the sweeps are balanced (phase 1 census +
-steps, phase 2 steps + selection, the upward sweep within ~10 % of the downward one);
-whole pipeline: see the README speed table.
+stamps per stage in a debug build, session 14): census cost 0.25 ns (0.15-0.18 ns of it
+compute, the rest writing the cost volume), the two sweeps' path steps 0.66 ns (0.08 ns
+per path and cell), selection 0.29 ns: 1.29 ns per cell for the whole kernel (was 1.9 ns
+before the explicit vector steps and reductions), some 5x the memory floor. Since then
+the row walks take their row buffers as views once per row, the steps store the sentinel
+with the vector and phase 1 no longer reads a zero partial-sum row (kernel alone, median
+CPU of 25 runs, 5 alternated pairs: 1.25 -> 1.20 ns per cell; 640x480 D = 64: 1.44 ->
+1.31). Still compute-bound: a 32-lane block of the four fused paths is ~40 vector
+instructions, and the in-cache row walk costs ~6 ns per pixel plus ~5.7 ns per 32-lane
+block (D = 16 ... 256), whose vector operations run at about 2 per cycle here (removing
+loads, the minima accumulators or the loop-carried path minimum changed little;
+removing the three row-buffer stores saved ~10 %). The selection is per pixel three
+reductions (one over 32-bit keys for the winner and its index, the second best, the
+right image's winners) plus the scalar rules. Two threads: the sweeps are balanced
+(phase 1 census + steps, phase 2 steps + selection, the upward sweep within ~10 % of the
+downward one); whole pipeline: see the README speed table.
 """
 
 from __future__ import annotations
@@ -81,12 +87,17 @@ from numba import njit, prange
 from .. import flags
 from .select import lr_column, lr_rule, pixel_rules
 from .census import CHUNK, census_cost_row_at
-from .sgm import BIG, _mark_row_outside, padded_count
-from .sgm_simd import (best_index, path_steps_1, path_steps_1_nt, path_steps_2, path_steps_2_nt,
-                       path_steps_4, path_steps_4_nt, prefetch_row, right_winners_update,
-                       second_best, store_fence)
+from .sgm import BIG, DISPARITY_ALIGN, _mark_row_outside, padded_count
+from .sgm_simd import (best_index, path_steps_1_s, path_steps_1_s_nt, path_steps_2_s,
+                       path_steps_2_s_nt, path_steps_4_s, path_steps_4_s_nt, prefetch_row,
+                       right_winners_update, second_best, store_fence)
 
 _BORDER = int(flags.BORDER)
+
+# the walk steps (sgm_simd.path_steps_K_s) store the sentinel of entry nd + 1 in their
+# last 32-lane block only: the padded count may exceed nd by at most 32
+if DISPARITY_ALIGN > 32:
+    raise RuntimeError("sgm_sweep needs DISPARITY_ALIGN <= 32 (path_steps_K_s sentinel)")
 
 SWEEP_PATHS = (4, 5, 8)
 """Path counts the sweep kernel implements (16 paths use :mod:`stereo.kernels.sgm`)."""
@@ -97,12 +108,28 @@ _DIRS = {4: (1, 1), 5: (3, 0), 8: (3, 3)}
 
 
 @njit(cache=True, inline="always")
-def _reset(buf):
+def _reset(buf, ndp):
     # a path buffer that makes the next step start the path: zeros (with previous minimum
     # 0, min(L(d), L(d+-1) + P1, 0 + P2) - 0 = 0, so L = C exactly), BIG at both ends
     buf[:] = 0
     buf[0] = BIG
-    buf[buf.shape[0] - 1] = BIG
+    buf[ndp + 1] = BIG
+
+
+@njit(cache=True)
+def _path_buffers(lead, ndp):
+    """Path buffers of shape ``lead + (S,)`` (int16): entries 0 .. ndp + 1 of each, zero
+    with BIG at 0 and ndp + 1, where S (a multiple of 32) puts entry 1 of every buffer on
+    a 64-byte boundary: the steps store 32-lane vectors from entry 1 (an unaligned 64-byte
+    store spans two cache lines)."""
+    stride = (ndp + 2 + 31) // 32 * 32
+    n = 1
+    for e in lead:
+        n *= e
+    flat = np.zeros(n * stride + 32, np.int16)
+    off = ((-(flat.ctypes.data + 2)) // 2) % 32
+    buf = flat[off:off + n * stride].reshape(lead + (stride,))
+    return buf
 
 
 @njit(cache=True)
@@ -122,7 +149,7 @@ def _sweep_row(y, dy, final, dirs, cost_row, guide, p1, p2lut, hb, rb, rm, zero,
     g = guide[y]
     yp = y - dy
     gp = guide[yp] if 0 <= yp < h else guide[y]
-    _reset(hb[1])
+    _reset(hb[1], cost_row.shape[1])
     if final:
         if dy > 0:
             if dirs == 0:
@@ -169,22 +196,23 @@ def _row_walks(sx, stream):
     # the three row walks for a literal sense sx (a compile-time constant: the index
     # arithmetic folds; measured faster than a run-time sense); with ``stream`` the sums
     # go out with non-temporal stores (phase 1: partial sums for the other sweep)
-    step1 = path_steps_1_nt if stream else path_steps_1
-    step2 = path_steps_2_nt if stream else path_steps_2
-    step4 = path_steps_4_nt if stream else path_steps_4
+    # (the _s steps store the BIG sentinel of entry nd + 1 themselves, and read the
+    # horizontal source in a form the store buffer can forward)
+    step1 = path_steps_1_s_nt if stream else path_steps_1_s
+    step2 = path_steps_2_s_nt if stream else path_steps_2_s
+    step4 = path_steps_4_s_nt if stream else path_steps_4_s
     @njit(cache=True)
     def row1(cost_row, g, p1, p2lut, hb, part, pmul, out_row, nd):
         w = cost_row.shape[0]
         hmin = np.int16(0)
+        h0 = hb[0]
+        h1 = hb[1]
         for i in range(w):
             x = i if sx > 0 else w - 1 - i
-            hc = i & 1
             p2h = p2lut[abs(np.int32(g[x]) - np.int32(g[min(max(x - sx, 0), w - 1)]))]
-            hd = hb[hc]
-            hmin = step1(cost_row[x], part[x * pmul], out_row[x], (hb[hc ^ 1],), (hd,),
-                                (hmin,), (p2h,), p1)
-            hd[nd + 1] = BIG
-
+            hs, hd = (h0, h1) if i & 1 else (h1, h0)
+            hmin = step1(cost_row[x], part[x * pmul], out_row[x], (hs,), (hd,), (hmin,), (p2h,),
+                         p1, nd)
 
     @njit(cache=True)
     def row2(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
@@ -192,21 +220,23 @@ def _row_walks(sx, stream):
         cur = y & 1
         prv = cur ^ 1
         hmin = np.int16(0)
+        # the row's buffers as views taken once (per pixel, multi-dimensional indexing
+        # recomputed every address from the array strides)
+        h0 = hb[0]
+        h1 = hb[1]
+        vc = rb[0, cur]
+        vp = rb[0, prv]
+        mvc = rm[0, cur]
+        mvp = rm[0, prv]
         for i in range(w):
             x = i if sx > 0 else w - 1 - i
-            hc = i & 1
             gx = np.int32(g[x])
             p2h = p2lut[abs(gx - np.int32(g[min(max(x - sx, 0), w - 1)]))]
             p2v = p2lut[abs(gx - np.int32(gp[x]))]
-            hd = hb[hc]
-            vd = rb[0, cur, x + 1]
-            hmin, m1 = step2(cost_row[x], part[x * pmul], out_row[x],
-                                    (hb[hc ^ 1], rb[0, prv, x + 1]), (hd, vd),
-                                    (hmin, rm[0, prv, x + 1]), (p2h, p2v), p1)
-            hd[nd + 1] = BIG
-            vd[nd + 1] = BIG
-            rm[0, cur, x + 1] = m1
-
+            hs, hd = (h0, h1) if i & 1 else (h1, h0)
+            hmin, m1 = step2(cost_row[x], part[x * pmul], out_row[x], (hs, vp[x + 1]),
+                             (hd, vc[x + 1]), (hmin, mvp[x + 1]), (p2h, p2v), p1, nd)
+            mvc[x + 1] = m1
 
     @njit(cache=True)
     def row4(y, cost_row, g, gp, p1, p2lut, hb, rb, rm, part, pmul, out_row, nd):
@@ -214,40 +244,47 @@ def _row_walks(sx, stream):
         cur = y & 1
         prv = cur ^ 1
         hmin = np.int16(0)
+        h0 = hb[0]
+        h1 = hb[1]
+        vc = rb[0, cur]
+        ac = rb[1, cur]
+        bc = rb[2, cur]
+        vp = rb[0, prv]
+        ap = rb[1, prv]
+        bp = rb[2, prv]
+        mvc = rm[0, cur]
+        mac = rm[1, cur]
+        mbc = rm[2, cur]
+        mvp = rm[0, prv]
+        mapv = rm[1, prv]
+        mbp = rm[2, prv]
         for i in range(w):
             x = i if sx > 0 else w - 1 - i
             if i + _AHEAD < w:
                 # the cost and partial-sum rows come from memory: fetch a few pixels ahead
+                # (phase 1 reads no partial sums and streams its output)
                 xf = x + _AHEAD * sx
                 prefetch_row(cost_row, xf)
-                prefetch_row(part, xf * pmul)
                 if not stream:
+                    prefetch_row(part, xf * pmul)
                     prefetch_row(out_row, xf)
             xa = x - sx                     # diagonal a comes from (y - dy, xa), b from (y - dy, xb)
             xb = x + sx
-            hc = i & 1
             gx = np.int32(g[x])
             p2h = p2lut[abs(gx - np.int32(g[min(max(xa, 0), w - 1)]))]
             p2v = p2lut[abs(gx - np.int32(gp[x]))]
             p2a = p2lut[abs(gx - np.int32(gp[min(max(xa, 0), w - 1)]))]
             p2b = p2lut[abs(gx - np.int32(gp[min(max(xb, 0), w - 1)]))]
-            hd = hb[hc]
-            vd = rb[0, cur, x + 1]
-            ad = rb[1, cur, x + 1]
-            bd = rb[2, cur, x + 1]
+            hs, hd = (h0, h1) if i & 1 else (h1, h0)
             hmin, m1, m2, m3 = step4(
                 cost_row[x], part[x * pmul], out_row[x],
-                (hb[hc ^ 1], rb[0, prv, x + 1], rb[1, prv, xa + 1], rb[2, prv, xb + 1]),
-                (hd, vd, ad, bd),
-                (hmin, rm[0, prv, x + 1], rm[1, prv, xa + 1], rm[2, prv, xb + 1]),
-                (p2h, p2v, p2a, p2b), p1)
-            hd[nd + 1] = BIG
-            vd[nd + 1] = BIG
-            ad[nd + 1] = BIG
-            bd[nd + 1] = BIG
-            rm[0, cur, x + 1] = m1
-            rm[1, cur, x + 1] = m2
-            rm[2, cur, x + 1] = m3
+                (hs, vp[x + 1], ap[xa + 1], bp[xb + 1]),
+                (hd, vc[x + 1], ac[x + 1], bc[x + 1]),
+                (hmin, mvp[x + 1], mapv[xa + 1], mbp[xb + 1]),
+                (p2h, p2v, p2a, p2b), p1, nd)
+            mvc[x + 1] = m1
+            mac[x + 1] = m2
+            mbc[x + 1] = m3
 
     return row1, row2, row4
 
@@ -401,8 +438,9 @@ def sweep_select(use_volume, volume, code_l, code_r, grad_l, grad_r, guide, p1, 
     grev = np.zeros((2, w + CHUNK), np.int16)
     ctmp = np.empty((2, nd + CHUNK), np.uint8)
     crow = np.empty((2, w if use_volume == 2 else 1, ndp), np.uint8)
-    hb = np.full((2, 2, ndp + 2), BIG, np.int16)   # entries 0 and Dp+1 are never written
-    rb = np.zeros((2, 3, 2, w + 2, ndp + 2), np.int16)
+    hb = _path_buffers((2, 2), ndp)     # entries 0 and Dp+1 are never written
+    hb[:, :, :] = BIG
+    rb = _path_buffers((2, 3, 2, w + 2), ndp)
     rb[:, :, :, :, 0] = BIG
     rb[:, :, :, :, ndp + 1] = BIG
     rm = np.zeros((2, 3, 2, w + 2), np.int16)
