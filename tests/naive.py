@@ -523,7 +523,9 @@ def naive_select_interval(cost, guide, p1, p2lut, paths, min_disparity, lo, cnt,
 
 # ---------------------------------------------------------------- one fused SGM path step (s14-sweep)
 def naive_path_steps(c, part, srcs, mins, p2s, p1):
-    """Twin of :func:`stereo.kernels.sgm_simd.path_steps_4` (and _1, _2) for one pixel.
+    """The SGM path-step arithmetic of :mod:`stereo.kernels.sgm_simd` for one pixel (the row
+    walks' steps add the sentinel: :func:`naive_walk_path_steps`; the interval kernel's
+    offset steps are compared with this directly).
 
     ``srcs``: the paths' previous buffers (Dp + 2 entries, BIG at 0 and nd + 1); returns the
     new buffers' entries 1..Dp (int16, wrapping), ``out`` (uint16, wrapping) and the minima.

@@ -255,43 +255,6 @@ def test_sweeps_core_rows_equal_whole_image(core):
         np.testing.assert_array_equal(g[a:b], w_[a:b])
 
 
-@pytest.mark.parametrize("k", [1, 2, 4])
-def test_vector_path_steps_equal_naive(k):
-    # every padded width class (16-lane block only, 32-lane loop, both), values near the
-    # int16 limits so the wrapping arithmetic is compared too
-    from numba import njit
-    from stereo.kernels import sgm_simd
-    fn = {1: sgm_simd.path_steps_1, 2: sgm_simd.path_steps_2, 4: sgm_simd.path_steps_4}[k]
-
-    @njit
-    def run(c, part, out, S, D, ms, p2, p1):
-        if k == 1:
-            return (fn(c, part, out, (S[0],), (D[0],), (ms[0],), (p2[0],), p1),)
-        if k == 2:
-            return fn(c, part, out, (S[0], S[1]), (D[0], D[1]), (ms[0], ms[1]), (p2[0], p2[1]), p1)
-        return fn(c, part, out, (S[0], S[1], S[2], S[3]), (D[0], D[1], D[2], D[3]),
-                  (ms[0], ms[1], ms[2], ms[3]), (p2[0], p2[1], p2[2], p2[3]), p1)
-
-    rng = np.random.default_rng(20 + k)
-    for ndp in (16, 32, 48, 80, 96, 208):
-        for lo in (0, -32768):
-            c = rng.integers(0, 256, ndp).astype(np.uint8)
-            S = rng.integers(lo, int(BIG) + 1, (k, ndp + 2)).astype(np.int16)
-            S[:, 0] = BIG
-            ms = rng.integers(-3000, 3000, k).astype(np.int16)
-            p2 = rng.integers(0, 3000, k).astype(np.int32)
-            part = rng.integers(0, 65536, ndp).astype(np.uint16)
-            D = np.full((k, ndp + 2), 7, np.int16)
-            out = np.zeros(ndp, np.uint16)
-            got = run(c, part, out, S, D, ms, p2, np.int32(11))
-            new, want_out, want_min = naive.naive_path_steps(c, part, S, ms, p2, 11)
-            for i in range(k):
-                np.testing.assert_array_equal(D[i, 1:ndp + 1], new[i])
-                assert D[i, 0] == 7 and D[i, ndp + 1] == 7      # only entries 1..Dp written
-            np.testing.assert_array_equal(out, want_out)
-            assert list(got) == want_min
-
-
 @pytest.mark.parametrize("win", [(9, 7), (5, 3), (3, 3), (7, 5)])
 @pytest.mark.parametrize("shape", [(1, 40), (13, 1), (31, 57)])
 def test_census_transform_pair_equals_single(win, shape):

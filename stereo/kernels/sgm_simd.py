@@ -1,30 +1,33 @@
 """Explicit vector code (LLVM IR emitted through Numba intrinsics) for the SGM sweeps.
 
 Three parts, each bit-identical to the scalar loops it replaces (tests compare them with
-NumPy twins): the fused path steps (:func:`path_steps_1`, ``_2``, ``_4``; the row walks
-use their ``_s`` form, which also stores the sentinel and reads the horizontal source
-in a store-forwardable way), the selection
-reductions of one pixel's uint16 cost vector (:func:`best_index`, :func:`second_best`,
-:func:`right_winners_update`) and a row prefetch hint (:func:`prefetch_row`).
+NumPy twins): the fused path steps of the row walks (:func:`path_steps_1_s`, ``_2_s``,
+``_4_s`` and their ``_nt`` forms; the per-pixel-interval kernel has offset forms at the end
+of the module), the selection reductions of one pixel's uint16 cost vector
+(:func:`best_index`, :func:`second_best`, :func:`right_winners_update`) and a row prefetch
+hint (:func:`prefetch_row`).
 
-:func:`path_steps_4` does, for one pixel, ``k`` (1, 2 or 4) SGM path steps in one pass over
-the disparities, exactly what the scalar loop of earlier versions of
+:func:`path_steps_4_s` does, for one pixel, ``k`` (1, 2 or 4) SGM path steps in one pass
+over the disparities, exactly what the scalar loop of earlier versions of
 :mod:`stereo.kernels.sgm_sweep` did (same wrapping 16-bit arithmetic, same signed minima,
 same padding lanes), so the results are bit-identical. Why not let LLVM vectorise the
 scalar loop: it cannot prove that the ~10 row slices (cost, 2 buffers per path, partial
 sum, output) do not overlap, so every pixel ran ~250 scalar instructions of run-time
 overlap checks before the vector loop, and at D = 64-96 the vector loop itself only ran
 2-3 times (plus an 8-lane tail). The callers guarantee that the slices do not overlap;
-the code here uses 32-lane vectors (64 bytes, one AVX-512 register) and one 16-lane
-block for the rest (the padded disparity count is a multiple of 16), and reduces the
-path minima once per pixel. Measured (one thread, Adirondack-Q, D = 80): the two
-sweeps' path steps from about 1.1 ns per cell (scalar loops + mirrored copies) to 0.66 ns.
+the code here uses 32-lane vectors (64 bytes, one AVX-512 register), the last block at
+``Dp - 32`` (overlapping the one before when Dp is an odd multiple of 16; a single
+16-lane block when Dp = 16), and reduces the path minima once per pixel. Measured (one
+thread, Adirondack-Q, D = 80): the two sweeps' path steps from about 1.1 ns per cell
+(scalar loops + mirrored copies) to 0.66 ns; the in-register sentinel and the single tail
+block took the whole kernel from 1.25 to 1.20 ns per cell (and 1.44 to 1.31 at 640x480
+D = 64).
 
 Per path ``p`` with source buffer ``s`` (``Dp + 2`` entries, BIG at 0 and ``nd + 1``),
 destination ``t``, previous minimum ``m`` and ``j2 = m + P2``:
-``t[j + 1] = min(s[j + 1], min(s[j], s[j + 2]) + P1, j2) - m + c[j]`` for ``j < Dp``;
-``out[j] = part[j] + sum_p t_p[j + 1]`` (uint16, wrapping); returns ``min_j t_p[j + 1]``.
-The caller writes the BIG sentinel at ``t[nd + 1]`` afterwards (as the scalar code).
+``t[j + 1] = min(s[j + 1], min(s[j], s[j + 2]) + P1, j2) - m + c[j]`` for ``j < Dp``, then
+``t[nd + 1] = BIG``; ``out[j] = part[j] + sum_p t_p[j + 1]`` (uint16, wrapping); returns
+``min_j t_p[j + 1]`` over the computed values.
 """
 
 from __future__ import annotations
@@ -134,71 +137,6 @@ def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs, stream=Fal
     return new_accs
 
 
-def _make(k, stream=False):
-    def impl(typingctx, c, part, out, srcs, dsts, mins, p2s, p1):
-        ret = types.int16 if k == 1 else types.UniTuple(types.int16, k)
-        sig = ret(c, part, out, srcs, dsts, mins, p2s, p1)
-
-        def codegen(context, builder, signature, args):
-            c_v, part_v, out_v, srcs_v, dsts_v, mins_v, p2s_v, p1_v = args
-            cp = _ptr(context, builder, c, c_v)
-            pp = _ptr(context, builder, part, part_v)
-            op = _ptr(context, builder, out, out_v)
-            sp = [_ptr(context, builder, srcs[i], builder.extract_value(srcs_v, i)) for i in range(k)]
-            dp = [_ptr(context, builder, dsts[i], builder.extract_value(dsts_v, i)) for i in range(k)]
-            ms = [builder.trunc(context.cast(builder, builder.extract_value(mins_v, i), mins[i],
-                                             types.int64), _I16) for i in range(k)]
-            p2 = [builder.trunc(context.cast(builder, builder.extract_value(p2s_v, i), p2s[i],
-                                             types.int64), _I16) for i in range(k)]
-            js = [builder.add(m, q) for m, q in zip(ms, p2)]
-            q1 = builder.trunc(context.cast(builder, p1_v, p1, types.int64), _I16)
-            ndp = cgutils.unpack_tuple(builder, context.make_array(c)(context, builder, c_v).shape, 1)[0]
-            big32 = ir.Constant(ir.VectorType(_I16, 32), [_BIG] * 32)
-            nfull = builder.and_(ndp, ir.Constant(_I64, ~31))
-            # 32-lane loop
-            pre = builder.block
-            head = builder.append_basic_block("sgm.head")
-            body = builder.append_basic_block("sgm.body")
-            tail = builder.append_basic_block("sgm.tail")
-            builder.branch(head)
-            builder.position_at_end(head)
-            jphi = builder.phi(_I64)
-            jphi.add_incoming(ir.Constant(_I64, 0), pre)
-            aphis = []
-            for i in range(k):
-                a = builder.phi(big32.type)
-                a.add_incoming(big32, pre)
-                aphis.append(a)
-            builder.cbranch(builder.icmp_unsigned("<", jphi, nfull), body, tail)
-            builder.position_at_end(body)
-            new = _block(builder, 32, jphi, cp, pp, op, sp, dp, q1, ms, js, aphis, stream)
-            jn = builder.add(jphi, ir.Constant(_I64, 32))
-            jphi.add_incoming(jn, builder.block)
-            for a, v in zip(aphis, new):
-                a.add_incoming(v, builder.block)
-            builder.branch(head)
-            builder.position_at_end(tail)
-            res = [_reduce_smin(builder, a) for a in aphis]
-            # the remaining 16 lanes, if any (Dp is a multiple of 16)
-            with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
-                r16 = _block(builder, 16, nfull, cp, pp, op, sp, dp, q1, ms, js, [None] * k, stream)
-                r16 = [_smin(builder, r, _reduce_smin(builder, v)) for r, v in zip(res, r16)]
-                rblock = builder.block
-            out_vals = []
-            for r, r2 in zip(res, r16):
-                phi = builder.phi(_I16)
-                phi.add_incoming(r, tail)
-                phi.add_incoming(r2, rblock)
-                out_vals.append(phi)
-            if k == 1:
-                return out_vals[0]
-            return context.make_tuple(builder, ret, out_vals)
-
-        return sig, codegen
-
-    return impl
-
-
 def _make_walk(k, stream=False):
     # the path steps of the row walks (path 0 horizontal); see path_steps_K_s below
     def impl(typingctx, c, part, out, srcs, dsts, mins, p2s, p1, nd):
@@ -287,19 +225,13 @@ def _make_walk(k, stream=False):
     return impl
 
 
-path_steps_1 = intrinsic(_make(1))
-path_steps_2 = intrinsic(_make(2))
-path_steps_4 = intrinsic(_make(4))
-# the same with non-temporal stores of ``out`` (partial sums for the other sweep)
-path_steps_1_nt = intrinsic(_make(1, True))
-path_steps_2_nt = intrinsic(_make(2, True))
-path_steps_4_nt = intrinsic(_make(4, True))
-# path_steps_K_s(..., p1, nd) (and _s_nt): the same for the row walks, where path 0 is the
-# horizontal one (its source is the previous pixel's destination) and every destination
-# gets its BIG sentinel at entry nd + 1 stored with the vector (no store left to the
-# caller; the returned minima still include the computed value of that entry). Needs
-# Dp - 32 <= nd <= Dp (only the last 32-lane block stores the sentinel; the sweeps pad
-# to a multiple of 16). _s_nt: out = the sum of the paths, ``part`` is not read.
+# path_steps_K_s(c, part, out, srcs, dsts, mins, p2s, p1, nd) (and _s_nt): K path steps of
+# one pixel of a row walk, where path 0 is the horizontal one (its source is the previous
+# pixel's destination) and every destination gets its BIG sentinel at entry nd + 1 stored
+# with the vector (the returned minima still include the computed value of that entry).
+# Needs Dp - 32 <= nd <= Dp (only the last 32-lane block stores the sentinel; the sweeps
+# pad to a multiple of 16). _s_nt: non-temporal stores of ``out`` = the sum of the paths
+# (partial sums for the other sweep, phase 1); ``part`` is not read.
 path_steps_1_s = intrinsic(_make_walk(1))
 path_steps_2_s = intrinsic(_make_walk(2))
 path_steps_4_s = intrinsic(_make_walk(4))

@@ -9,7 +9,7 @@ Design (one kernel call per image or stripe):
 
 * A *downward* sweep visits rows top to bottom and, per row, walks the pixels left to
   right carrying four paths at once in one pass over the disparities
-  (:func:`stereo.kernels.sgm_simd.path_steps_4`, explicit 16-bit vector code):
+  (:func:`stereo.kernels.sgm_simd.path_steps_4_s`, explicit 16-bit vector code):
   left-to-right on a one-pixel buffer, and the three paths coming from the row above
   (vertical, both diagonals) on two row buffers (previous and current row, by row
   parity). An *upward* sweep does the mirror image (right-to-left and the three paths
