@@ -17,6 +17,31 @@ BORDER, OUT_OF_RANGE, LR_MISMATCH, NOT_UNIQUE = 1, 2, 4, 8
 _SUB = {"none": 0, "parabola": 1, "equiangular": 2}
 
 
+def _naive_pixel_rules(c, sent, uniqueness_ratio, mode):
+    """One pixel's winner and rules over its cost list ``c`` (ints; index k = disparity
+    lo + k): (kb, best, second, mask bits without LR, sub-pixel offset)."""
+    nd = len(c)
+    kb = int(np.argmin(c))
+    b = c[kb]
+    others = [c[k] for k in range(nd) if abs(k - kb) > 1]
+    second = min(others) if others else sent
+    m = 0
+    if kb == 0 or kb == nd - 1:
+        m |= OUT_OF_RANGE
+    if (kb > 0 and c[kb - 1] == sent) or (kb < nd - 1 and c[kb + 1] == sent):
+        m |= BORDER
+    if uniqueness_ratio > 0 and any(o != sent and o * (100 - uniqueness_ratio) < b * 100
+                                     for o in others):
+        m |= NOT_UNIQUE
+    off = 0.0
+    if mode and 0 < kb < nd - 1 and c[kb - 1] != sent and c[kb + 1] != sent:
+        cm, cp = c[kb - 1], c[kb + 1]
+        den = 2 * (cm - 2 * b + cp) if mode == 1 else 2 * (max(cm, cp) - b)
+        if den > 0:
+            off = min(0.5, max(-0.5, (cm - cp) / den))
+    return kb, b, second, m, off
+
+
 def naive_select(volume, min_disparity, uniqueness_ratio=10, subpixel="parabola", lr_max_diff=1.0):
     """Return (disparity, mask, best, second, lr_distance) following the documented rules."""
     vol = np.asarray(volume)
@@ -44,26 +69,9 @@ def naive_select(volume, min_disparity, uniqueness_ratio=10, subpixel="parabola"
             if not valid[y, x].any():
                 mask[y, x] = BORDER
                 continue
-            kb = int(np.argmin(c))
-            b = int(c[kb])
-            others = [int(c[k]) for k in range(nd) if abs(k - kb) > 1]
-            second = min(others) if others else sent
+            kb, b, second, m, off = _naive_pixel_rules([int(v) for v in c], sent, uniqueness_ratio, mode)
             best_out[y, x] = min(b, 2**31 - 1)
             second_out[y, x] = min(second, 2**31 - 1)
-            m = 0
-            if kb == 0 or kb == nd - 1:
-                m |= OUT_OF_RANGE
-            if (kb > 0 and c[kb - 1] == sent) or (kb < nd - 1 and c[kb + 1] == sent):
-                m |= BORDER
-            if uniqueness_ratio > 0 and any(o != sent and o * (100 - uniqueness_ratio) < b * 100
-                                             for o in others):
-                m |= NOT_UNIQUE
-            off = 0.0
-            if mode and 0 < kb < nd - 1 and c[kb - 1] != sent and c[kb + 1] != sent:
-                cm, cp = int(c[kb - 1]), int(c[kb + 1])
-                den = 2 * (cm - 2 * b + cp) if mode == 1 else 2 * (max(cm, cp) - b)
-                if den > 0:
-                    off = min(0.5, max(-0.5, (cm - cp) / den))
             d = np.float32(float(min_disparity + kb) + off)
             if lr_max_diff >= 0:
                 xr = int(math.floor(x - float(d) + 0.5))
@@ -488,25 +496,8 @@ def naive_select_interval(cost, guide, p1, p2lut, paths, min_disparity, lo, cnt,
             if min(c) == sent:
                 mask[y, x] = BORDER
                 continue
-            kb = int(np.argmin(c))
-            b = c[kb]
-            others = [c[k] for k in range(nd) if abs(k - kb) > 1]
-            second = min(others) if others else sent
+            kb, b, second, m, off = _naive_pixel_rules(c, sent, uniqueness_ratio, mode)
             best_out[y, x], second_out[y, x] = b, second
-            m = 0
-            if kb == 0 or kb == nd - 1:
-                m |= OUT_OF_RANGE
-            if (kb > 0 and c[kb - 1] == sent) or (kb < nd - 1 and c[kb + 1] == sent):
-                m |= BORDER
-            if uniqueness_ratio > 0 and any(o != sent and o * (100 - uniqueness_ratio) < b * 100
-                                             for o in others):
-                m |= NOT_UNIQUE
-            off = 0.0
-            if mode and 0 < kb < nd - 1 and c[kb - 1] != sent and c[kb + 1] != sent:
-                cm, cp = c[kb - 1], c[kb + 1]
-                den = 2 * (cm - 2 * b + cp) if mode == 1 else 2 * (max(cm, cp) - b)
-                if den > 0:
-                    off = min(0.5, max(-0.5, (cm - cp) / den))
             d = np.float32(float(l0 + kb) + off)
             if lr_max_diff >= 0:
                 xr = int(math.floor(x - float(d) + 0.5))
