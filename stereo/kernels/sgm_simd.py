@@ -137,6 +137,48 @@ def _block(builder, n, j, c, part, out, srcs, dsts, q1, ms, js, accs, stream=Fal
     return new_accs
 
 
+def _penalties(context, builder, k, mins, mins_v, p2s, p2s_v, p1, p1_v):
+    """The step intrinsics' penalty arguments as int16: the paths' previous minima ``m``,
+    ``m + P2`` per path, and P1."""
+    ms = [builder.trunc(context.cast(builder, builder.extract_value(mins_v, i), mins[i],
+                                     types.int64), _I16) for i in range(k)]
+    p2 = [builder.trunc(context.cast(builder, builder.extract_value(p2s_v, i), p2s[i],
+                                     types.int64), _I16) for i in range(k)]
+    js = [builder.add(m, q) for m, q in zip(ms, p2)]
+    q1 = builder.trunc(context.cast(builder, p1_v, p1, types.int64), _I16)
+    return ms, js, q1
+
+
+def _block_loop(builder, k, limit, name, block):
+    """Emit the loop over 32-lane blocks at ``j = 0, 32, ...`` while ``j < limit``;
+    ``block(j, accs)`` emits one block and returns the ``k`` paths' new running-minimum
+    vectors. Returns those accumulators (BIG when no block ran), with the builder at the
+    loop's exit."""
+    big32 = ir.Constant(ir.VectorType(_I16, 32), [_BIG] * 32)
+    pre = builder.block
+    head = builder.append_basic_block(name + ".head")
+    body = builder.append_basic_block(name + ".body")
+    tail = builder.append_basic_block(name + ".tail")
+    builder.branch(head)
+    builder.position_at_end(head)
+    jphi = builder.phi(_I64)
+    jphi.add_incoming(ir.Constant(_I64, 0), pre)
+    aphis = []
+    for _ in range(k):
+        a = builder.phi(big32.type)
+        a.add_incoming(big32, pre)
+        aphis.append(a)
+    builder.cbranch(builder.icmp_unsigned("<", jphi, limit), body, tail)
+    builder.position_at_end(body)
+    new = block(jphi, aphis)
+    jphi.add_incoming(builder.add(jphi, ir.Constant(_I64, 32)), builder.block)
+    for a, v in zip(aphis, new):
+        a.add_incoming(v, builder.block)
+    builder.branch(head)
+    builder.position_at_end(tail)
+    return aphis
+
+
 def _make_walk(k, stream=False):
     # the path steps of the row walks (path 0 horizontal); see path_steps_K_s below
     def impl(typingctx, c, part, out, srcs, dsts, mins, p2s, p1, nd):
@@ -151,18 +193,11 @@ def _make_walk(k, stream=False):
             op = _ptr(context, builder, out, out_v)
             sp = [_ptr(context, builder, srcs[i], builder.extract_value(srcs_v, i)) for i in range(k)]
             dp = [_ptr(context, builder, dsts[i], builder.extract_value(dsts_v, i)) for i in range(k)]
-            ms = [builder.trunc(context.cast(builder, builder.extract_value(mins_v, i), mins[i],
-                                             types.int64), _I16) for i in range(k)]
-            p2 = [builder.trunc(context.cast(builder, builder.extract_value(p2s_v, i), p2s[i],
-                                             types.int64), _I16) for i in range(k)]
-            js = [builder.add(m, q) for m, q in zip(ms, p2)]
-            q1 = builder.trunc(context.cast(builder, p1_v, p1, types.int64), _I16)
+            ms, js, q1 = _penalties(context, builder, k, mins, mins_v, p2s, p2s_v, p1, p1_v)
             nd16 = builder.trunc(context.cast(builder, nd_v, nd, types.int64), _I16)
             ndp = cgutils.unpack_tuple(builder, context.make_array(c)(context, builder, c_v).shape, 1)[0]
-            big32 = ir.Constant(ir.VectorType(_I16, 32), [_BIG] * 32)
             c32 = ir.Constant(_I64, 32)
             carried = True       # path 0's source is the previous pixel's destination
-            entry = builder.block
             wide = builder.append_basic_block("walk.wide")
             narrow = builder.append_basic_block("walk.narrow")
             done = builder.append_basic_block("walk.done")
@@ -176,27 +211,8 @@ def _make_walk(k, stream=False):
             # own reductions).
             builder.position_at_end(wide)
             last = builder.sub(ndp, c32)
-            head = builder.append_basic_block("walk.head")
-            body = builder.append_basic_block("walk.body")
-            tail = builder.append_basic_block("walk.tail")
-            builder.branch(head)
-            builder.position_at_end(head)
-            jphi = builder.phi(_I64)
-            jphi.add_incoming(ir.Constant(_I64, 0), wide)
-            aphis = []
-            for i in range(k):
-                a = builder.phi(big32.type)
-                a.add_incoming(big32, wide)
-                aphis.append(a)
-            builder.cbranch(builder.icmp_unsigned("<", jphi, last), body, tail)
-            builder.position_at_end(body)
-            new = _block(builder, 32, jphi, cp, pp, op, sp, dp, q1, ms, js, aphis, stream,
-                         carried=carried)
-            jphi.add_incoming(builder.add(jphi, c32), builder.block)
-            for a, v in zip(aphis, new):
-                a.add_incoming(v, builder.block)
-            builder.branch(head)
-            builder.position_at_end(tail)
+            aphis = _block_loop(builder, k, last, "walk", lambda j, accs: _block(
+                builder, 32, j, cp, pp, op, sp, dp, q1, ms, js, accs, stream, carried=carried))
             fin = _block(builder, 32, last, cp, pp, op, sp, dp, q1, ms, js, aphis, stream,
                          carried=carried, nd16=nd16)
             rw = [_reduce_smin(builder, a) for a in fin]
@@ -551,36 +567,12 @@ def _make_at(k, mode):
                           builder.extract_value(soffs_v, i)) for i in range(k)]
             dp = [_ptr_at(context, builder, dsts[i], builder.extract_value(dsts_v, i), doffs[i],
                           builder.extract_value(doffs_v, i)) for i in range(k)]
-            ms = [builder.trunc(context.cast(builder, builder.extract_value(mins_v, i), mins[i],
-                                             types.int64), _I16) for i in range(k)]
-            p2 = [builder.trunc(context.cast(builder, builder.extract_value(p2s_v, i), p2s[i],
-                                             types.int64), _I16) for i in range(k)]
-            js = [builder.add(m, q) for m, q in zip(ms, p2)]
-            q1 = builder.trunc(context.cast(builder, p1_v, p1, types.int64), _I16)
+            ms, js, q1 = _penalties(context, builder, k, mins, mins_v, p2s, p2s_v, p1, p1_v)
             ndp = context.cast(builder, a_v, a, types.int64)
-            big32 = ir.Constant(ir.VectorType(_I16, 32), [_BIG] * 32)
             nfull = builder.and_(ndp, ir.Constant(_I64, ~31))
-            pre = builder.block
-            head = builder.append_basic_block("sgmat.head")
-            body = builder.append_basic_block("sgmat.body")
-            tail = builder.append_basic_block("sgmat.tail")
-            builder.branch(head)
-            builder.position_at_end(head)
-            jphi = builder.phi(_I64)
-            jphi.add_incoming(ir.Constant(_I64, 0), pre)
-            aphis = []
-            for i in range(k):
-                ph = builder.phi(big32.type)
-                ph.add_incoming(big32, pre)
-                aphis.append(ph)
-            builder.cbranch(builder.icmp_unsigned("<", jphi, nfull), body, tail)
-            builder.position_at_end(body)
-            new = _block_at(builder, 32, jphi, cp, op, mode, sp, dp, q1, ms, js, aphis)
-            jphi.add_incoming(builder.add(jphi, ir.Constant(_I64, 32)), builder.block)
-            for ph, v in zip(aphis, new):
-                ph.add_incoming(v, builder.block)
-            builder.branch(head)
-            builder.position_at_end(tail)
+            aphis = _block_loop(builder, k, nfull, "sgmat", lambda j, accs: _block_at(
+                builder, 32, j, cp, op, mode, sp, dp, q1, ms, js, accs))
+            tail = builder.block
             res = [_reduce_smin(builder, ph) for ph in aphis]
             with builder.if_then(builder.icmp_unsigned("<", nfull, ndp)):
                 r16 = _block_at(builder, 16, nfull, cp, op, mode, sp, dp, q1, ms, js, [None] * k)
