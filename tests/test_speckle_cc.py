@@ -10,6 +10,7 @@ import pytest
 from helpers import needs_scene, scene_gray
 from naive import naive_speckle_mask
 from stereo import flags
+from stereo.errors import ParameterError
 from stereo.kernels.speckle_cc import remove_small_regions, small_region_mask
 from stereo.postprocess.speckle import remove_speckles, speckle_mask
 
@@ -132,7 +133,7 @@ def test_unbounded_max_diff_and_bad_parameters():
     np.testing.assert_array_equal(speckle_mask(d, 3, np.inf), naive_speckle_mask(d, 3, np.inf))
     assert speckle_mask(d, 3, np.inf).sum() == 0 and speckle_mask(d, 4, np.inf).sum() == 4
     for bad in (-0.5, np.nan):
-        with pytest.raises(ValueError, match="max_diff must be >= 0 px"):
+        with pytest.raises(ParameterError, match="max_diff must be >= 0 px"):
             speckle_mask(d, 3, bad)
-        with pytest.raises(ValueError, match="max_diff must be >= 0 px"):
+        with pytest.raises(ParameterError, match="max_diff must be >= 0 px"):
             remove_speckles(d.copy(), np.zeros(d.shape, np.uint8), 3, bad)

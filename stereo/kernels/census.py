@@ -98,14 +98,18 @@ def census_transform_padded_pair(padded_l, padded_r, win_w, win_h):
     return out
 
 
+def _pad_edges(img, win_w, win_h, dt):
+    """``img`` as ``dt`` with the half window replicated around it. uint8 images stay uint8
+    (callers pick ``dt``): the comparisons then run on twice as many vector lanes."""
+    rh, rw = win_h // 2, win_w // 2
+    return np.pad(np.asarray(img, dtype=dt), ((rh, rh), (rw, rw)), mode="edge")
+
+
 def census_transform_pair(img_l: np.ndarray, img_r: np.ndarray, win_w: int, win_h: int):
     """``(census_transform(img_l), census_transform(img_r))`` in one parallel kernel; the
     images must have the same shape. Each result is a C-contiguous (H, W) uint64 view."""
-    rh, rw = win_h // 2, win_w // 2
-    # uint8 images stay uint8: the comparisons then run on twice as many vector lanes
     dt = np.uint8 if img_l.dtype == np.uint8 and img_r.dtype == np.uint8 else np.uint16
-    pads = [np.pad(np.asarray(img, dtype=dt), ((rh, rh), (rw, rw)), mode="edge")
-            for img in (img_l, img_r)]
+    pads = [_pad_edges(img, win_w, win_h, dt) for img in (img_l, img_r)]
     if pads[0].shape != pads[1].shape:
         raise ValueError(f"census_transform_pair: shapes differ, {img_l.shape} and {img_r.shape}")
     out = census_transform_padded_pair(pads[0], pads[1], np.int64(win_w), np.int64(win_h))
@@ -119,9 +123,8 @@ def census_transform(img: np.ndarray, win_w: int, win_h: int) -> np.ndarray:
     Outside the image the nearest edge pixel is used (replicated border) so border
     pixels still get a code.
     """
-    rh, rw = win_h // 2, win_w // 2
     dt = np.uint8 if img.dtype == np.uint8 else np.uint16
-    padded = np.pad(np.asarray(img, dtype=dt), ((rh, rh), (rw, rw)), mode="edge")
+    padded = _pad_edges(img, win_w, win_h, dt)
     return census_transform_padded(padded, np.int64(win_w), np.int64(win_h))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import flags
+from ..errors import InputError, ParameterError
 from ..kernels.speckle_cc import bands, remove_small_regions, small_region_mask
 from .invalidate import mark_invalid
 
@@ -19,10 +20,10 @@ from .invalidate import mark_invalid
 def _params(shape, max_size, max_diff) -> tuple[int, float]:
     max_diff = float(max_diff)
     if not max_diff >= 0:
-        raise ValueError(f"max_diff must be >= 0 px, got {max_diff}")
+        raise ParameterError(f"max_diff must be >= 0 px, got {max_diff}")
     n = int(np.prod(shape))
     if n >= 2**31 - 1:
-        raise ValueError(f"speckle filtering labels pixels with int32: {shape} has too many pixels")
+        raise InputError(f"speckle filtering labels pixels with int32: {shape} has too many pixels")
     # The kernel needs a finite max_diff (its difference test then rejects NaN and inf) and a
     # max_size below its int32 "no region" marker; no region is larger than the image.
     return min(int(max_size), n), min(max_diff, float(np.finfo(np.float64).max))
@@ -34,7 +35,7 @@ def speckle_mask(disparity: np.ndarray, max_size: int, max_diff: float) -> np.nd
     A speckle is a 4-connected region of finite disparities, neighbours differing by at
     most ``max_diff`` pixels (``|d_a - d_b| <= max_diff`` on the float values), of at most
     ``max_size`` pixels (OpenCV's ``maxSpeckleSize``). NaN and inf belong to no region.
-    ``max_size <= 0`` finds none; ``max_diff`` must be >= 0 (ValueError otherwise). The input
+    ``max_size <= 0`` finds none; ``max_diff`` must be >= 0 (ParameterError otherwise). The input
     is not modified.
     """
     disp = np.ascontiguousarray(disparity, np.float32)
