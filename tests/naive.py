@@ -42,6 +42,21 @@ def _naive_pixel_rules(c, sent, uniqueness_ratio, mode):
     return kb, b, second, m, off
 
 
+def _naive_lr(d, x, w, right_disparity, lr_max_diff, lrd_row):
+    """Left-right rule for pixel ``x`` with disparity ``d``: ``right_disparity(xr)`` is the
+    right image's winner at column ``xr`` (None: none). Writes the distance into
+    ``lrd_row[x]`` when there is one; returns LR_MISMATCH or 0."""
+    if lr_max_diff < 0:
+        return 0
+    xr = int(math.floor(x - float(d) + 0.5))
+    dr = right_disparity(xr) if 0 <= xr < w else None
+    if dr is None:
+        return 0
+    dist = abs(float(d) - float(dr))
+    lrd_row[x] = np.float32(dist)
+    return LR_MISMATCH if dist > lr_max_diff else 0
+
+
 def naive_select(volume, min_disparity, uniqueness_ratio=10, subpixel="parabola", lr_max_diff=1.0):
     """Return (disparity, mask, best, second, lr_distance) following the documented rules."""
     vol = np.asarray(volume)
@@ -73,13 +88,8 @@ def naive_select(volume, min_disparity, uniqueness_ratio=10, subpixel="parabola"
             best_out[y, x] = min(b, 2**31 - 1)
             second_out[y, x] = min(second, 2**31 - 1)
             d = np.float32(float(min_disparity + kb) + off)
-            if lr_max_diff >= 0:
-                xr = int(math.floor(x - float(d) + 0.5))
-                if 0 <= xr < w and right_k[xr] >= 0:
-                    dist = abs(float(d) - float(min_disparity + right_k[xr]))
-                    lrd[y, x] = np.float32(dist)
-                    if dist > lr_max_diff:
-                        m |= LR_MISMATCH
+            m |= _naive_lr(d, x, w, lambda xr: min_disparity + right_k[xr] if right_k[xr] >= 0 else None,
+                           lr_max_diff, lrd[y])
             mask[y, x] = m
             if m == 0:
                 disp[y, x] = d
@@ -499,13 +509,8 @@ def naive_select_interval(cost, guide, p1, p2lut, paths, min_disparity, lo, cnt,
             kb, b, second, m, off = _naive_pixel_rules(c, sent, uniqueness_ratio, mode)
             best_out[y, x], second_out[y, x] = b, second
             d = np.float32(float(l0 + kb) + off)
-            if lr_max_diff >= 0:
-                xr = int(math.floor(x - float(d) + 0.5))
-                if 0 <= xr < w and xr in right and right[xr][0] != sent:
-                    dist = abs(float(d) - float(right[xr][1]))
-                    lrd[y, x] = np.float32(dist)
-                    if dist > lr_max_diff:
-                        m |= LR_MISMATCH
+            m |= _naive_lr(d, x, w, lambda xr: right[xr][1] if xr in right and right[xr][0] != sent else None,
+                           lr_max_diff, lrd[y])
             mask[y, x] = m
             if m == 0:
                 disp[y, x] = d

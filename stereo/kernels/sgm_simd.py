@@ -179,6 +179,20 @@ def _block_loop(builder, k, limit, name, block):
     return aphis
 
 
+def _minima_result(context, builder, ret, k, incoming):
+    """The step intrinsics' return value: per path, a phi of the int16 minima arriving as
+    ``(values, block)`` pairs (one value per path from each predecessor block)."""
+    out_vals = []
+    for i in range(k):
+        phi = builder.phi(_I16)
+        for vals, block in incoming:
+            phi.add_incoming(vals[i], block)
+        out_vals.append(phi)
+    if k == 1:
+        return out_vals[0]
+    return context.make_tuple(builder, ret, out_vals)
+
+
 def _make_walk(k, stream=False):
     # the path steps of the row walks (path 0 horizontal); see path_steps_K_s below
     def impl(typingctx, c, part, out, srcs, dsts, mins, p2s, p1, nd):
@@ -226,15 +240,7 @@ def _make_walk(k, stream=False):
             narrow_end = builder.block
             builder.branch(done)
             builder.position_at_end(done)
-            out_vals = []
-            for a, b in zip(rw, rn):
-                phi = builder.phi(_I16)
-                phi.add_incoming(a, wide_end)
-                phi.add_incoming(b, narrow_end)
-                out_vals.append(phi)
-            if k == 1:
-                return out_vals[0]
-            return context.make_tuple(builder, ret, out_vals)
+            return _minima_result(context, builder, ret, k, ((rw, wide_end), (rn, narrow_end)))
 
         return sig, codegen
 
@@ -578,15 +584,7 @@ def _make_at(k, mode):
                 r16 = _block_at(builder, 16, nfull, cp, op, mode, sp, dp, q1, ms, js, [None] * k)
                 r16 = [_smin(builder, r, _reduce_smin(builder, v)) for r, v in zip(res, r16)]
                 rblock = builder.block
-            out_vals = []
-            for r, r2 in zip(res, r16):
-                phi = builder.phi(_I16)
-                phi.add_incoming(r, tail)
-                phi.add_incoming(r2, rblock)
-                out_vals.append(phi)
-            if k == 1:
-                return out_vals[0]
-            return context.make_tuple(builder, ret, out_vals)
+            return _minima_result(context, builder, ret, k, ((res, tail), (r16, rblock)))
 
         return sig, codegen
 
